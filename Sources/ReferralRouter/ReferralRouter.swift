@@ -1,0 +1,1 @@
+import Curl; import JSONSchema; import LinuxSystem; import GRDB; import TOMLKit; import Crypto; import Logging; import ServiceLifecycle

@@ -1,0 +1,3 @@
+import ReferralRouter
+import ArgumentParser
+@main struct Main { static func main() {} }
