@@ -8,7 +8,8 @@ import Synchronization
 /// than a file renamed in (a directory) is announced too: the reader refuses it by kind.
 ///
 /// Events are hints, not a ledger: the caller rescans its folders at start-up, on `.overflow`, and
-/// after `.watchLost`. Names that are not valid UTF-8 are decoded with replacement characters.
+/// after `.watchLost`. Create the watcher before the start-up scan, so that a file arriving between
+/// the two is seen by one or the other (possibly both: intake must tolerate a file announced twice). Names that are not valid UTF-8 are decoded with replacement characters.
 public final class DirectoryWatcher: Sendable {
     public enum Event: Sendable, Equatable {
         /// IN_CLOSE_WRITE or IN_MOVED_TO: a complete file named `name` in `directory`.

@@ -20,16 +20,6 @@ enum SystemCall {
         }
     }
 
-    /// Like `run`, for calls that return the error number instead of setting errno (pthread_*).
-    static func runReturningError(_ call: String, path: String? = nil, _ body: () -> Int32) throws(SystemError) {
-        while true {
-            let code = body()
-            if code == 0 { return }
-            if code == EINTR { continue }
-            throw SystemError(call: call, errno: code, path: path)
-        }
-    }
-
     /// Paths reach C as NUL-terminated strings, so a path containing NUL would silently name a
     /// different file: it is refused with EINVAL (and an empty path with ENOENT, as the kernel would).
     static func checkPath(_ call: String, _ path: String) throws(SystemError) {

@@ -16,9 +16,9 @@ struct UnixSocketAddress {
         // A path needs its terminating NUL; an abstract name is delimited by the length alone.
         let needed = bytes.count + (isAbstract ? 0 : 1)
         guard bytes.count > (isAbstract ? 1 : 0), !bytes.dropFirst(isAbstract ? 1 : 0).contains(0) else {
-            throw SystemError(call: "connect", errno: EINVAL, path: address)
+            throw SystemError(call: "sockaddr_un", errno: EINVAL, path: address)
         }
-        guard needed <= capacity else { throw SystemError(call: "connect", errno: ENAMETOOLONG, path: address) }
+        guard needed <= capacity else { throw SystemError(call: "sockaddr_un", errno: ENAMETOOLONG, path: address) }
         storage.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &storage) { raw in
             for (index, byte) in bytes.enumerated() { raw[pathOffset + index] = byte }
