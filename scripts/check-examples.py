@@ -305,7 +305,8 @@ def main(argv):
                                (is_nhs_number, "9434765871", False), (is_nhs_number, "943 476 5919", True),
                                (is_upn, "B801200005001", True), (is_upn, "A801200005001", False),
                                (is_uk_postcode, "CF10 1AA", True), (is_uk_postcode, "cf101aa", True),
-                               (is_uk_postcode, "ZZ99 3VZ", True), (is_uk_postcode, "M60 IQD", False)):
+                               (is_uk_postcode, "ZZ99 3VZ", True), (is_uk_postcode, "SW1A 2AA", True),
+                               (is_uk_postcode, "M60 IQD", False), (is_uk_postcode, "BS5 9QTT", False)):
         if check(value) != want:
             failures.append(f"format self-test: {check.__name__}({value!r}) is not {want}")
 

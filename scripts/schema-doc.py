@@ -94,11 +94,11 @@ def constraints(node):
         parts.append(f"{node.get('minimum', '')}–{node.get('maximum', '')}")
     if node.get("type") == "string" and "enum" not in node and "const" not in node:
         if node.get("minLength", 0) > 0 and "pattern" not in node and "format" not in node:
-            parts.append(f"{node['minLength']}–{node['maxLength']} chars")
+            parts.append(f"{node['minLength']}–{node.get('maxLength', 'unlimited')} chars")
         else:
-            parts.append(f"max {node['maxLength']} chars")
+            parts.append(f"max {node.get('maxLength', 'unlimited')} chars")
     if node.get("type") == "array":
-        parts.append(f"{node.get('minItems', 0)}–{node['maxItems']} items"
+        parts.append(f"{node.get('minItems', 0)}–{node.get('maxItems', 'unlimited')} items"
                      + (", unique" if node.get("uniqueItems") else ""))
     if node.get("type") == "object" and "minProperties" in node:
         parts.append(f"at least {node['minProperties']} member")
