@@ -42,4 +42,11 @@ enum CurlTestFixture {
         let result = try await body()
         return (result, ContinuousClock.now - start)
     }
+
+    /// Measures how long a synchronous `body` takes.
+    static func timedSync<R>(_ body: () throws -> R) rethrows -> (R, Duration) {
+        let start = ContinuousClock.now
+        let result = try body()
+        return (result, ContinuousClock.now - start)
+    }
 }
