@@ -17,7 +17,9 @@ extension JSONValue: Equatable, Hashable {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
         case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
+        // Code point equality, as JSON Schema requires: Swift's `==` would also equate
+        // canonically equivalent strings ("é" and "e" + combining acute).
+        case let (.string(a), .string(b)): return a.utf8.elementsEqual(b.utf8)
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)): return a == b
         case (.null, _), (.bool, _), (.number, _), (.string, _), (.array, _), (.object, _): return false

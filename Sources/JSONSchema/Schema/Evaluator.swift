@@ -1,0 +1,180 @@
+/// Walks the compiled node graph over one instance.
+///
+/// Two modes share this code: `reporting == false` answers only valid/invalid, stops at the
+/// first failure and builds no error values or paths (the `isValid` fast path);
+/// `reporting == true` visits everything and records every error with its locations.
+struct Evaluator {
+    let schema: CompiledSchema
+    let nodes: [SchemaNode]
+    var reporting: Bool
+    var errors: [PendingError] = []
+    /// Instance path (tokens and member positions), and evaluation path, kept only when reporting.
+    var instanceTokens: [String] = []
+    var instancePositions: [Int] = []
+    var keywordTokens: [String] = []
+    /// The applicator keyword that led to each level of `keywordTokens` (names `false`-schema errors).
+    var applicators: [String] = []
+    /// Resources entered, outermost first (for `$dynamicRef`).
+    var dynamicScope: [Int] = []
+
+    struct PendingError {
+        var error: ValidationError
+        /// Member/element positions along the instance path: document order.
+        var order: [Int]
+    }
+
+    init(schema: CompiledSchema, reporting: Bool) {
+        self.schema = schema
+        self.nodes = schema.nodes
+        self.reporting = reporting
+    }
+
+    /// Evaluates node `index` against `instance`. When `evaluated` is non-nil, the members or
+    /// items this (valid) evaluation covered are added to it.
+    mutating func evaluate(_ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?) -> Bool {
+        let node = nodes[index]
+        let keywords: [SchemaKeyword]
+        switch node.body {
+        case .boolean(let flag):
+            if !flag && reporting {
+                report(node, keyword: nil, message: "no value is allowed here")
+            }
+            return flag
+        case .keywords(let list):
+            keywords = list
+        }
+        let entersResource = dynamicScope.last != node.resource
+        if entersResource { dynamicScope.append(node.resource) }
+        defer { if entersResource { dynamicScope.removeLast() } }
+
+        var local: EvaluatedSet? = (evaluated != nil || node.tracksEvaluation) ? EvaluatedSet() : nil
+        var valid = true
+        for keyword in keywords {
+            if !evaluate(keyword, of: node, instance, &local) {
+                valid = false
+                if !reporting { return false }
+            }
+        }
+        if valid, let local, evaluated != nil {
+            evaluated?.formUnion(local)
+        }
+        return valid
+    }
+
+    /// Evaluates `index` in place (same instance location) under a keyword path.
+    mutating func evaluateInPlace(
+        _ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?, path: String...
+    ) -> Bool {
+        if reporting {
+            keywordTokens.append(contentsOf: path)
+            applicators.append(path.first ?? "")
+        }
+        var child: EvaluatedSet? = evaluated != nil ? EvaluatedSet() : nil
+        let valid = evaluate(index, instance, &child)
+        if reporting {
+            keywordTokens.removeLast(path.count)
+            applicators.removeLast()
+        }
+        if valid, let child { evaluated?.formUnion(child) }
+        return valid
+    }
+
+    /// Evaluates `index` on a member or element of the instance.
+    mutating func evaluateChild(
+        _ index: Int, _ child: JSONValue, token: String, position: Int, path: String...
+    ) -> Bool {
+        if reporting {
+            keywordTokens.append(contentsOf: path)
+            applicators.append(path.first ?? "")
+            instanceTokens.append(token)
+            instancePositions.append(position)
+        }
+        var none: EvaluatedSet? = nil
+        let valid = evaluate(index, child, &none)
+        if reporting {
+            keywordTokens.removeLast(path.count)
+            applicators.removeLast()
+            instanceTokens.removeLast()
+            instancePositions.removeLast()
+        }
+        return valid
+    }
+
+    /// Runs `body` without recording errors (probing a branch), restoring the mode afterwards.
+    mutating func probe(_ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?) -> Bool {
+        let wasReporting = reporting
+        reporting = false
+        defer { reporting = wasReporting }
+        var child: EvaluatedSet? = evaluated != nil ? EvaluatedSet() : nil
+        let valid = evaluate(index, instance, &child)
+        if valid, let child { evaluated?.formUnion(child) }
+        return valid
+    }
+
+    /// Evaluates a branch in reporting mode and returns its errors without keeping them.
+    mutating func branchErrors(_ index: Int, _ instance: JSONValue, path: String...) -> [PendingError] {
+        let mark = errors.count
+        let wasReporting = reporting
+        reporting = true
+        keywordTokens.append(contentsOf: path)
+        applicators.append(path.first ?? "")
+        var none: EvaluatedSet? = nil
+        _ = evaluate(index, instance, &none)
+        keywordTokens.removeLast(path.count)
+        applicators.removeLast()
+        reporting = wasReporting
+        let produced = Array(errors[mark...])
+        errors.removeSubrange(mark...)
+        return produced
+    }
+
+    // MARK: - Reporting
+
+    /// Records an error at the current instance location. `keyword` nil means the node itself
+    /// (a `false` schema): the keyword is the applicator that led here.
+    mutating func report(_ node: SchemaNode, keyword: String?, suffix: [String] = [], message: String) {
+        var keywordPath = keywordTokens
+        var absolute = node.location
+        let name: String
+        if let keyword {
+            keywordPath.append(keyword)
+            keywordPath.append(contentsOf: suffix)
+            for token in [keyword] + suffix { absolute += "/" + JSONPointer.escape(token) }
+            name = keyword
+        } else {
+            name = applicators.last ?? "false"
+        }
+        let instance = JSONPointer(tokens: instanceTokens)
+        errors.append(
+            PendingError(
+                error: ValidationError(
+                    instanceLocation: instance, keywordLocation: JSONPointer(tokens: keywordPath),
+                    absoluteKeywordLocation: absolute, keyword: name,
+                    message: "\(instance.dottedPath): \(message)"),
+                order: instancePositions))
+    }
+
+    /// Records an error about a member or element of the current instance.
+    mutating func reportChild(
+        _ node: SchemaNode, keyword: String, suffix: [String] = [], token: String, position: Int, message: String
+    ) {
+        instanceTokens.append(token)
+        instancePositions.append(position)
+        report(node, keyword: keyword, suffix: suffix, message: message)
+        instanceTokens.removeLast()
+        instancePositions.removeLast()
+    }
+
+    /// The errors in document order of their instance location, then by keyword location.
+    static func sorted(_ pending: [PendingError]) -> [ValidationError] {
+        pending.enumerated().sorted { left, right in
+            let a = left.element
+            let b = right.element
+            if a.order != b.order { return a.order.lexicographicallyPrecedes(b.order) }
+            let keywordA = a.error.keywordLocation.description
+            let keywordB = b.error.keywordLocation.description
+            if keywordA != keywordB { return keywordA < keywordB }
+            return left.offset < right.offset
+        }.map(\.element.error)
+    }
+}
