@@ -25,7 +25,7 @@ enum CurlTestFixture {
         let pki = try pki()
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "curl-tests-partner")
         defer { TestPaths.removeDirectory(directory) }
-        let partner = try TestPartner(pki: pki, directory: directory, requireClientCertificate: requireClientCertificate,
+        let partner = try await TestPartner.start(pki: pki, directory: directory, requireClientCertificate: requireClientCertificate,
                                       serverCertificate: serverCertificate, script: script, host: host)
         defer { partner.stop() }
         return try await body(partner, pki)

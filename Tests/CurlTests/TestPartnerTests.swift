@@ -82,7 +82,7 @@ import TestSupport
         let pki = try CurlTestFixture.pki()
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "curl-tests-announce")
         defer { TestPaths.removeDirectory(directory) }
-        let partner = try TestPartner(pki: pki, directory: directory, name: "la-front-door", announce: true)
+        let partner = try await TestPartner.start(pki: pki, directory: directory, name: "la-front-door", announce: true)
         defer { partner.stop() }
         let client = try HTTPClient()
         defer { client.shutdown() }

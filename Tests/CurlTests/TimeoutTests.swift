@@ -72,7 +72,7 @@ import TestSupport
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "curl-tests-closed")
         defer { TestPaths.removeDirectory(directory) }
         // A port that was just listening and is now closed.
-        let partner = try TestPartner(pki: pki, directory: directory)
+        let partner = try await TestPartner.start(pki: pki, directory: directory)
         let url = partner.url(path: "/closed")
         partner.stop()
         let client = try HTTPClient()

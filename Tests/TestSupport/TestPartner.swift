@@ -88,12 +88,14 @@ public final class TestPartner: Sendable {
     public let logFile: String
     private let process: Mutex<Process?>
 
-    /// Starts the partner and waits (at most `startTimeout`) until it listens.
+    /// Starts the partner and waits (at most `startTimeout`) until it listens, sleeping on the
+    /// calling thread between checks. From async code prefer `start(...)`, which does not block
+    /// a thread of the cooperative pool.
     /// - Parameters:
     ///   - directory: an existing private directory for its records, script, port and log files.
     ///   - script: the initial script JSON (see scripts/test-partner.py); nil for the default 202 answers.
     ///   - announce: pass --announce (lines go to `logFile`).
-    public init(
+    public convenience init(
         pki: TestPKI,
         directory: String,
         requireClientCertificate: Bool = false,
@@ -104,56 +106,117 @@ public final class TestPartner: Sendable {
         announce: Bool = false,
         startTimeout: Duration = .seconds(15)
     ) throws {
-        self.host = host
-        recordDirectory = directory + "/records"
-        scriptFile = directory + "/script.json"
-        logFile = directory + "/partner.log"
-        let portFile = directory + "/port"
-        try Self.writeAtomically(script ?? "{}", to: scriptFile)
-        FileManager.default.createFile(atPath: logFile, contents: nil, attributes: [.posixPermissions: 0o600])
-
-        let (certificate, key): (String, String)
-        switch serverCertificate {
-        case .normal: (certificate, key) = (pki.serverCertificate, pki.serverKey)
-        case .wrongCA: (certificate, key) = (pki.wrongCAServerCertificate, pki.wrongCAServerKey)
-        case .expiring: (certificate, key) = (pki.expiringServerCertificate, pki.serverKey)
-        }
-        var arguments = [
-            TestPaths.testPartnerScript, "--cert", certificate, "--key", key,
-            "--host", host, "--port", "0", "--port-file", portFile,
-            "--record-dir", recordDirectory, "--script", scriptFile, "--name", name,
-        ]
-        if requireClientCertificate { arguments += ["--client-ca", pki.caCertificate] }
-        arguments.append(announce ? "--announce" : "--quiet")
-
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: try TestPaths.executable(named: "python3"))
-        child.arguments = arguments
-        child.standardInput = FileHandle.nullDevice
-        let log = FileHandle(forWritingAtPath: logFile)
-        child.standardOutput = log
-        child.standardError = log
-        try child.run()
-        try? log?.close()
-        process = Mutex(child)
-
+        let launch = try Launch(pki: pki, directory: directory, requireClientCertificate: requireClientCertificate,
+                                serverCertificate: serverCertificate, script: script, host: host, name: name, announce: announce)
         let deadline = ContinuousClock.now + startTimeout
-        var found: Int?
-        while found == nil {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
-               let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                found = value
-            } else if !child.isRunning {
-                let output = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
-                throw TestSupportError("test-partner exited with \(child.terminationStatus) before listening: \(output)")
-            } else if ContinuousClock.now > deadline {
-                Self.terminate(child)
-                throw TestSupportError("test-partner did not listen within \(startTimeout)")
-            } else {
-                Thread.sleep(forTimeInterval: 0.02)
+        while true {
+            if let port = try launch.port(deadline: deadline, timeout: startTimeout) {
+                self.init(launch: launch, port: port)
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    /// Starts the partner and waits (at most `startTimeout`) until it listens, without blocking
+    /// a thread. Parameters as for `init`.
+    public static func start(
+        pki: TestPKI,
+        directory: String,
+        requireClientCertificate: Bool = false,
+        serverCertificate: ServerCertificate = .normal,
+        script: String? = nil,
+        host: String = "127.0.0.1",
+        name: String = "test",
+        announce: Bool = false,
+        startTimeout: Duration = .seconds(15)
+    ) async throws -> TestPartner {
+        let launch = try Launch(pki: pki, directory: directory, requireClientCertificate: requireClientCertificate,
+                                serverCertificate: serverCertificate, script: script, host: host, name: name, announce: announce)
+        let deadline = ContinuousClock.now + startTimeout
+        while true {
+            if let port = try launch.port(deadline: deadline, timeout: startTimeout) {
+                return TestPartner(launch: launch, port: port)
+            }
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                terminate(launch.process)
+                throw error
             }
         }
-        port = found ?? 0
+    }
+
+    private init(launch: Launch, port: Int) {
+        self.port = port
+        host = launch.host
+        recordDirectory = launch.recordDirectory
+        scriptFile = launch.scriptFile
+        logFile = launch.logFile
+        process = Mutex(launch.process)
+    }
+
+    /// A started child and its files, until it has written its port.
+    private struct Launch {
+        var process: Process
+        var host: String
+        var recordDirectory: String
+        var scriptFile: String
+        var logFile: String
+        var portFile: String
+
+        init(pki: TestPKI, directory: String, requireClientCertificate: Bool, serverCertificate: ServerCertificate,
+             script: String?, host: String, name: String, announce: Bool) throws {
+            self.host = host
+            recordDirectory = directory + "/records"
+            scriptFile = directory + "/script.json"
+            logFile = directory + "/partner.log"
+            portFile = directory + "/port"
+            try TestPartner.writeAtomically(script ?? "{}", to: scriptFile)
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil, attributes: [.posixPermissions: 0o600])
+
+            let (certificate, key): (String, String)
+            switch serverCertificate {
+            case .normal: (certificate, key) = (pki.serverCertificate, pki.serverKey)
+            case .wrongCA: (certificate, key) = (pki.wrongCAServerCertificate, pki.wrongCAServerKey)
+            case .expiring: (certificate, key) = (pki.expiringServerCertificate, pki.serverKey)
+            }
+            var arguments = [
+                TestPaths.testPartnerScript, "--cert", certificate, "--key", key,
+                "--host", host, "--port", "0", "--port-file", portFile,
+                "--record-dir", recordDirectory, "--script", scriptFile, "--name", name,
+            ]
+            if requireClientCertificate { arguments += ["--client-ca", pki.caCertificate] }
+            arguments.append(announce ? "--announce" : "--quiet")
+
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: try TestPaths.executable(named: "python3"))
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            let log = FileHandle(forWritingAtPath: logFile)
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            try? log?.close()
+        }
+
+        /// The port once the partner has written it; nil while it is still starting.
+        /// Throws (and stops the child) when it died or the deadline passed.
+        func port(deadline: ContinuousClock.Instant, timeout: Duration) throws -> Int? {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8),
+               let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return value
+            }
+            if !process.isRunning {
+                let output = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+                throw TestSupportError("test-partner exited with \(process.terminationStatus) before listening: \(output)")
+            }
+            if ContinuousClock.now > deadline {
+                TestPartner.terminate(process)
+                throw TestSupportError("test-partner did not listen within \(timeout)")
+            }
+            return nil
+        }
     }
 
     deinit {
@@ -222,7 +285,7 @@ public final class TestPartner: Sendable {
         if let child { Self.terminate(child) }
     }
 
-    private static func terminate(_ child: Process) {
+    fileprivate static func terminate(_ child: Process) {
         guard child.isRunning else { return }
         child.terminate()
         let deadline = ContinuousClock.now + .seconds(5)
@@ -251,7 +314,7 @@ public final class TestPartner: Sendable {
         return String(mapped.prefix(200))
     }
 
-    private static func writeAtomically(_ text: String, to path: String) throws {
+    fileprivate static func writeAtomically(_ text: String, to path: String) throws {
         let temporary = path + ".\(UInt32.random(in: .min ... .max)).tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8),
                                              attributes: [.posixPermissions: 0o600]) else {
