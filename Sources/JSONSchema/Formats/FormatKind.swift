@@ -11,7 +11,7 @@ enum FormatKind: String, Sendable, CaseIterable {
     /// e.g. `"2019-02-30" is not a valid date (YYYY-MM-DD)`.
     func check(_ value: JSONValue) -> String? {
         guard case .string(let text) = value else { return nil }
-        let shown = Evaluator.quote(text)
+        var shown: String { Evaluator.quote(text) }  // only built when the check fails
         switch self {
         case .date:
             return DateTimeFormats.isDate(text) ? nil : "\(shown) is not a valid date (YYYY-MM-DD)"

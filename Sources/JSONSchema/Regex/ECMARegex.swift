@@ -1,6 +1,7 @@
 /// An ECMA-262 regular expression (Unicode mode, no flags) compiled once, matched with a step
 /// budget. `pattern` in JSON Schema is unanchored: a match anywhere in the string counts.
-struct ECMARegex: Sendable {
+/// A class, so that schema nodes share one compiled program cheaply.
+final class ECMARegex: Sendable {
     enum Outcome: Sendable {
         case matched
         case notMatched

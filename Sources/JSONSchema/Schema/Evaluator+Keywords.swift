@@ -1,7 +1,7 @@
 extension Evaluator {
     /// Evaluates one keyword of `node`. Keywords that do not apply to the instance's type pass.
     mutating func evaluate(
-        _ keyword: SchemaKeyword, of node: SchemaNode, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?
+        _ keyword: SchemaKeyword, of nodeIndex: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?
     ) -> Bool {
         switch keyword {
         case .ref(let target):
@@ -22,7 +22,7 @@ extension Evaluator {
         case .type(let types):
             if types.matches(instance) { return true }
             if reporting {
-                report(node, keyword: "type", message: "should be \(Self.article(types.humanList)) but is \(Self.kind(of: instance))")
+                report(nodes[nodeIndex], keyword: "type", message: "should be \(Self.article(types.humanList)) but is \(Self.kind(of: instance))")
             }
             return false
 
@@ -38,45 +38,45 @@ extension Evaluator {
                 return true
             }
             if reporting {
-                report(node, keyword: "enum", message: "\(Self.describe(instance)) is not one of \(Self.list(allowed.values))")
+                report(nodes[nodeIndex], keyword: "enum", message: "\(Self.describe(instance)) is not one of \(Self.list(allowed.values))")
             }
             return false
 
         case .const(let expected):
             if instance == expected { return true }
             if reporting {
-                report(node, keyword: "const", message: "should be \(Self.describe(expected, quoteLimit: 60)) but is \(Self.describe(instance))")
+                report(nodes[nodeIndex], keyword: "const", message: "should be \(Self.describe(expected, quoteLimit: 60)) but is \(Self.describe(instance))")
             }
             return false
 
         case .multipleOf(let divisor):
             guard case .number(let number) = instance else { return true }
             if number.isMultiple(of: divisor) { return true }
-            if reporting { report(node, keyword: "multipleOf", message: "\(number) is not a multiple of \(divisor)") }
+            if reporting { report(nodes[nodeIndex], keyword: "multipleOf", message: "\(number) is not a multiple of \(divisor)") }
             return false
 
         case .maximum(let bound):
             guard case .number(let number) = instance else { return true }
             if number <= bound { return true }
-            if reporting { report(node, keyword: "maximum", message: "\(number) is more than the maximum of \(bound)") }
+            if reporting { report(nodes[nodeIndex], keyword: "maximum", message: "\(number) is more than the maximum of \(bound)") }
             return false
 
         case .exclusiveMaximum(let bound):
             guard case .number(let number) = instance else { return true }
             if number < bound { return true }
-            if reporting { report(node, keyword: "exclusiveMaximum", message: "\(number) should be less than \(bound)") }
+            if reporting { report(nodes[nodeIndex], keyword: "exclusiveMaximum", message: "\(number) should be less than \(bound)") }
             return false
 
         case .minimum(let bound):
             guard case .number(let number) = instance else { return true }
             if number >= bound { return true }
-            if reporting { report(node, keyword: "minimum", message: "\(number) is less than the minimum of \(bound)") }
+            if reporting { report(nodes[nodeIndex], keyword: "minimum", message: "\(number) is less than the minimum of \(bound)") }
             return false
 
         case .exclusiveMinimum(let bound):
             guard case .number(let number) = instance else { return true }
             if number > bound { return true }
-            if reporting { report(node, keyword: "exclusiveMinimum", message: "\(number) should be more than \(bound)") }
+            if reporting { report(nodes[nodeIndex], keyword: "exclusiveMinimum", message: "\(number) should be more than \(bound)") }
             return false
 
         case .maxLength(let limit):
@@ -85,17 +85,18 @@ extension Evaluator {
             let length = text.unicodeScalars.count
             if length <= limit { return true }
             if reporting {
-                report(node, keyword: "maxLength", message: "is \(length) characters long; the maximum is \(limit)")
+                report(nodes[nodeIndex], keyword: "maxLength", message: "is \(length) characters long; the maximum is \(limit)")
             }
             return false
 
         case .minLength(let limit):
             guard case .string(let text) = instance else { return true }
+            if (text.utf8.count + 3) / 4 >= limit { return true }  // a scalar is at most 4 bytes
             let length = text.unicodeScalars.count
             if length >= limit { return true }
             if reporting {
                 let unit = limit == 1 ? "character" : "characters"
-                report(node, keyword: "minLength", message: "is \(length) characters long; it should have at least \(limit) \(unit)")
+                report(nodes[nodeIndex], keyword: "minLength", message: "is \(length) characters long; it should have at least \(limit) \(unit)")
             }
             return false
 
@@ -106,32 +107,32 @@ extension Evaluator {
                 return true
             case .notMatched:
                 if reporting {
-                    report(node, keyword: "pattern", message: "\(Self.describe(instance)) does not match the pattern \(regex.source)")
+                    report(nodes[nodeIndex], keyword: "pattern", message: "\(Self.describe(instance)) does not match the pattern \(regex.source)")
                 }
                 return false
             case .tooExpensive:
                 if reporting {
-                    report(node, keyword: "pattern", message: "the pattern \(regex.source) is too expensive to evaluate on this value")
+                    report(nodes[nodeIndex], keyword: "pattern", message: "the pattern \(regex.source) is too expensive to evaluate on this value")
                 }
                 return false
             }
 
         case .format(let format):
             guard let problem = format.check(instance) else { return true }
-            if reporting { report(node, keyword: "format", message: problem) }
+            if reporting { report(nodes[nodeIndex], keyword: "format", message: problem) }
             return false
 
         case .maxItems(let limit):
             guard case .array(let elements) = instance else { return true }
             if elements.count <= limit { return true }
-            if reporting { report(node, keyword: "maxItems", message: "has \(elements.count) items; the maximum is \(limit)") }
+            if reporting { report(nodes[nodeIndex], keyword: "maxItems", message: "has \(elements.count) items; the maximum is \(limit)") }
             return false
 
         case .minItems(let limit):
             guard case .array(let elements) = instance else { return true }
             if elements.count >= limit { return true }
             if reporting {
-                report(node, keyword: "minItems", message: "has \(elements.count) \(elements.count == 1 ? "item" : "items"); at least \(limit) \(limit == 1 ? "is" : "are") required")
+                report(nodes[nodeIndex], keyword: "minItems", message: "has \(elements.count) \(elements.count == 1 ? "item" : "items"); at least \(limit) \(limit == 1 ? "is" : "are") required")
             }
             return false
 
@@ -139,20 +140,20 @@ extension Evaluator {
             guard case .array(let elements) = instance else { return true }
             guard let (first, second) = Self.firstDuplicate(elements) else { return true }
             if reporting {
-                report(node, keyword: "uniqueItems", message: "items \(first) and \(second) are the same; items must be unique")
+                report(nodes[nodeIndex], keyword: "uniqueItems", message: "items \(first) and \(second) are the same; items must be unique")
             }
             return false
 
         case .maxProperties(let limit):
             guard case .object(let object) = instance else { return true }
             if object.count <= limit { return true }
-            if reporting { report(node, keyword: "maxProperties", message: "has \(object.count) fields; the maximum is \(limit)") }
+            if reporting { report(nodes[nodeIndex], keyword: "maxProperties", message: "has \(object.count) fields; the maximum is \(limit)") }
             return false
 
         case .minProperties(let limit):
             guard case .object(let object) = instance else { return true }
             if object.count >= limit { return true }
-            if reporting { report(node, keyword: "minProperties", message: "has \(object.count) fields; at least \(limit) required") }
+            if reporting { report(nodes[nodeIndex], keyword: "minProperties", message: "has \(object.count) fields; at least \(limit) required") }
             return false
 
         case .required(let names):
@@ -161,7 +162,7 @@ extension Evaluator {
             for name in names where object.position(of: name) == nil {
                 valid = false
                 guard reporting else { return false }
-                report(node, keyword: "required", message: "\(Self.quote(name)) is required")
+                report(nodes[nodeIndex], keyword: "required", message: "\(Self.quote(name)) is required")
             }
             return valid
 
@@ -173,7 +174,7 @@ extension Evaluator {
                     valid = false
                     guard reporting else { return false }
                     report(
-                        node, keyword: "dependentRequired", suffix: [requirement.property],
+                        nodes[nodeIndex], keyword: "dependentRequired", suffix: [requirement.property],
                         message: "\(Self.quote(name)) is required when \(Self.quote(requirement.property)) is present")
                 }
             }
@@ -197,7 +198,7 @@ extension Evaluator {
                     if evaluated == nil { break }  // without annotations, one match settles it
                 }
             }
-            if !matched && reporting { reportAlternatives(node, keyword: "anyOf", children, instance, matches: []) }
+            if !matched && reporting { reportAlternatives(nodeIndex, keyword: "anyOf", children, instance, matches: []) }
             return matched
 
         case .oneOf(let children):
@@ -213,22 +214,22 @@ extension Evaluator {
                 if let annotations { evaluated?.formUnion(annotations) }
                 return true
             }
-            if reporting { reportAlternatives(node, keyword: "oneOf", children, instance, matches: matches) }
+            if reporting { reportAlternatives(nodeIndex, keyword: "oneOf", children, instance, matches: matches) }
             return false
 
         case .not(let child):
             var none: EvaluatedSet? = nil
             if !probe(child, instance, &none) { return true }
-            if reporting { report(node, keyword: "not", message: Self.notMessage(nodes[child])) }
+            if reporting { report(nodes[nodeIndex], keyword: "not", message: Self.notMessage(nodes[child])) }
             return false
 
         case .conditional(let condition, let then, let otherwise):
             if probe(condition, instance, &evaluated) {
                 guard let then else { return true }
-                return evaluateRule(then, node, condition: condition, instance, &evaluated, branch: "then")
+                return evaluateRule(then, nodeIndex, condition: condition, instance, &evaluated, branch: "then")
             } else {
                 guard let otherwise else { return true }
-                return evaluateRule(otherwise, node, condition: nil, instance, &evaluated, branch: "else")
+                return evaluateRule(otherwise, nodeIndex, condition: nil, instance, &evaluated, branch: "else")
             }
 
         case .dependentSchemas(let dependents):
@@ -244,7 +245,7 @@ extension Evaluator {
 
         case .objectMembers(let members):
             guard case .object(let object) = instance else { return true }
-            return evaluateMembers(members, of: node, object, &evaluated)
+            return evaluateMembers(members, of: nodeIndex, object, &evaluated)
 
         case .propertyNames(let child):
             guard case .object(let object) = instance else { return true }
@@ -254,14 +255,14 @@ extension Evaluator {
                 if !probe(child, .string(member.key), &none) {
                     valid = false
                     guard reporting else { return false }
-                    report(node, keyword: "propertyNames", message: "the field name \(Self.quote(member.key)) is not allowed")
+                    report(nodes[nodeIndex], keyword: "propertyNames", message: "the field name \(Self.quote(member.key)) is not allowed")
                 }
             }
             return valid
 
         case .arrayItems(let items):
             guard case .array(let elements) = instance else { return true }
-            return evaluateItems(items, of: node, elements, &evaluated)
+            return evaluateItems(items, of: nodeIndex, elements, &evaluated)
 
         case .contains(let child, let minimum, let maximum, let minimumGiven):
             guard case .array(let elements) = instance else { return true }
@@ -279,13 +280,13 @@ extension Evaluator {
                     let message = minimumGiven
                         ? "has \(count) matching \(count == 1 ? "item" : "items"); at least \(minimum) required"
                         : "has no item that matches the required schema"
-                    report(node, keyword: minimumGiven ? "minContains" : "contains", message: message)
+                    report(nodes[nodeIndex], keyword: minimumGiven ? "minContains" : "contains", message: message)
                 }
                 return false
             }
             if let maximum, count > maximum {
                 if reporting {
-                    report(node, keyword: "maxContains", message: "has \(count) matching items; at most \(maximum) allowed")
+                    report(nodes[nodeIndex], keyword: "maxContains", message: "has \(count) matching items; at most \(maximum) allowed")
                 }
                 return false
             }
@@ -299,7 +300,7 @@ extension Evaluator {
                     valid = false
                     guard reporting else { return false }
                     reportChild(
-                        node, keyword: "unevaluatedItems", token: String(position), position: position,
+                        nodes[nodeIndex], keyword: "unevaluatedItems", token: String(position), position: position,
                         message: "this item is not allowed here (too many items)")
                 } else if evaluateChild(child, element, token: String(position), position: position, path: "unevaluatedItems") {
                     evaluated?.insert(position)
@@ -318,7 +319,7 @@ extension Evaluator {
                     valid = false
                     guard reporting else { return false }
                     reportChild(
-                        node, keyword: "unevaluatedProperties", token: member.key, position: position,
+                        nodes[nodeIndex], keyword: "unevaluatedProperties", token: member.key, position: position,
                         message: "\(Self.quote(member.key)) is not an allowed field here")
                 } else if evaluateChild(child, member.value, token: member.key, position: position, path: "unevaluatedProperties") {
                     evaluated?.insert(position)
@@ -339,7 +340,7 @@ extension Evaluator {
     // MARK: - Objects and arrays
 
     private mutating func evaluateMembers(
-        _ members: ObjectMembers, of node: SchemaNode, _ object: JSONObject, _ evaluated: inout EvaluatedSet?
+        _ members: ObjectMembers, of nodeIndex: Int, _ object: JSONObject, _ evaluated: inout EvaluatedSet?
     ) -> Bool {
         var valid = true
         for (position, member) in object.members.enumerated() {
@@ -359,7 +360,7 @@ extension Evaluator {
                     valid = false
                     guard reporting else { return false }
                     reportChild(
-                        node, keyword: "patternProperties", suffix: [pattern.regex.source], token: member.key,
+                        nodes[nodeIndex], keyword: "patternProperties", suffix: [pattern.regex.source], token: member.key,
                         position: position,
                         message: "the pattern \(pattern.regex.source) is too expensive to evaluate on this field name")
                 case .matched:
@@ -379,7 +380,7 @@ extension Evaluator {
                     valid = false
                     guard reporting else { return false }
                     reportChild(
-                        node, keyword: "additionalProperties", token: member.key, position: position,
+                        nodes[nodeIndex], keyword: "additionalProperties", token: member.key, position: position,
                         message: "\(Self.quote(member.key)) is not an allowed field here")
                 } else if !evaluateChild(
                     additional, member.value, token: member.key, position: position, path: "additionalProperties")
@@ -394,7 +395,7 @@ extension Evaluator {
     }
 
     private mutating func evaluateItems(
-        _ items: ArrayItems, of node: SchemaNode, _ elements: [JSONValue], _ evaluated: inout EvaluatedSet?
+        _ items: ArrayItems, of nodeIndex: Int, _ elements: [JSONValue], _ evaluated: inout EvaluatedSet?
     ) -> Bool {
         var valid = true
         for (position, element) in elements.enumerated() {
@@ -411,7 +412,7 @@ extension Evaluator {
                     valid = false
                     guard reporting else { return false }
                     reportChild(
-                        node, keyword: "items", token: String(position), position: position,
+                        nodes[nodeIndex], keyword: "items", token: String(position), position: position,
                         message: "this item is not allowed here (at most \(items.prefix.count) items)")
                 } else if !evaluateChild(rest, element, token: String(position), position: position, path: "items") {
                     valid = false

@@ -5,15 +5,15 @@ extension Evaluator {
     /// them apply ("… is required when status is refused"), or the schema's `errorMessage`
     /// replaces them.
     mutating func evaluateRule(
-        _ branch: Int, _ node: SchemaNode, condition: Int?, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?,
+        _ branch: Int, _ nodeIndex: Int, condition: Int?, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?,
         branch name: String
     ) -> Bool {
         let mark = errors.count
         let valid = evaluateInPlace(branch, instance, &evaluated, path: name)
         guard reporting, !valid else { return valid }
-        if let custom = node.errorMessage {
+        if let custom = nodes[nodeIndex].errorMessage {
             errors.removeSubrange(mark...)
-            report(node, keyword: name, message: custom)
+            report(nodes[nodeIndex], keyword: name, message: custom)
         } else if let condition, let summary = conditionSummary(condition, instance, depth: 0) {
             for index in mark..<errors.count {
                 errors[index].error.message += " when " + summary
@@ -58,8 +58,9 @@ extension Evaluator {
     // MARK: - anyOf / oneOf
 
     mutating func reportAlternatives(
-        _ node: SchemaNode, keyword: String, _ children: [Int], _ instance: JSONValue, matches: [Int]
+        _ nodeIndex: Int, keyword: String, _ children: [Int], _ instance: JSONValue, matches: [Int]
     ) {
+        let node = nodes[nodeIndex]
         let requiredSets = children.map(requiredOnly)
         if matches.count > 1 {
             if requiredSets.allSatisfy({ $0 != nil }) {

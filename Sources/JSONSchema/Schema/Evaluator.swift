@@ -32,28 +32,33 @@ struct Evaluator {
     /// Evaluates node `index` against `instance`. When `evaluated` is non-nil, the members or
     /// items this (valid) evaluation covered are added to it.
     mutating func evaluate(_ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?) -> Bool {
-        let node = nodes[index]
+        // Fields are read in place: copying the whole node would retain all its strings.
         let keywords: [SchemaKeyword]
-        switch node.body {
+        switch nodes[index].body {
         case .boolean(let flag):
             if !flag && reporting {
-                report(node, keyword: nil, message: "no value is allowed here")
+                report(nodes[index], keyword: nil, message: "no value is allowed here")
             }
             return flag
         case .keywords(let list):
             keywords = list
         }
-        let entersResource = dynamicScope.last != node.resource
-        if entersResource { dynamicScope.append(node.resource) }
+        let resource = nodes[index].resource
+        let entersResource = dynamicScope.last != resource
+        if entersResource { dynamicScope.append(resource) }
         defer { if entersResource { dynamicScope.removeLast() } }
 
-        var local: EvaluatedSet? = (evaluated != nil || node.tracksEvaluation) ? EvaluatedSet() : nil
-        var valid = true
-        for keyword in keywords {
-            if !evaluate(keyword, of: node, instance, &local) {
-                valid = false
-                if !reporting { return false }
+        var local: EvaluatedSet? = (evaluated != nil || nodes[index].tracksEvaluation) ? EvaluatedSet() : nil
+        // Iterating through the buffer borrows each keyword instead of copying (and retaining) it.
+        let valid = keywords.withUnsafeBufferPointer { buffer in
+            var valid = true
+            for position in buffer.indices {
+                if !evaluate(buffer[position], of: index, instance, &local) {
+                    valid = false
+                    if !reporting { return false }
+                }
             }
+            return valid
         }
         if valid, let local, evaluated != nil {
             evaluated?.formUnion(local)

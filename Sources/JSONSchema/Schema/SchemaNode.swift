@@ -23,19 +23,21 @@ struct SchemaNode: Sendable {
 }
 
 /// A compiled keyword. `unevaluated*` keywords are always last in a node's list.
+/// Payloads with several reference-counted parts are `indirect`: copying a keyword then costs
+/// one retain instead of one per part (this is on the hot path).
 enum SchemaKeyword: Sendable {
     case ref(Int)
     /// `$dynamicRef`: the statically resolved node, and the anchor name when the target is
     /// bookended by a matching `$dynamicAnchor` (so the dynamic scope is searched).
-    case dynamicRef(Int, anchor: String?, text: String)
+    indirect case dynamicRef(Int, anchor: String?, text: String)
     case type(TypeSet)
-    case enumeration(EnumValues)
-    case const(JSONValue)
-    case multipleOf(JSONNumber)
-    case maximum(JSONNumber)
-    case exclusiveMaximum(JSONNumber)
-    case minimum(JSONNumber)
-    case exclusiveMinimum(JSONNumber)
+    indirect case enumeration(EnumValues)
+    indirect case const(JSONValue)
+    indirect case multipleOf(JSONNumber)
+    indirect case maximum(JSONNumber)
+    indirect case exclusiveMaximum(JSONNumber)
+    indirect case minimum(JSONNumber)
+    indirect case exclusiveMinimum(JSONNumber)
     case maxLength(Int)
     case minLength(Int)
     case pattern(ECMARegex)
@@ -47,16 +49,16 @@ enum SchemaKeyword: Sendable {
     case maxProperties(Int)
     case minProperties(Int)
     case required([String])
-    case dependentRequired([DependentRequirement])
+    indirect case dependentRequired([DependentRequirement])
     case allOf([Int])
     case anyOf([Int])
     case oneOf([Int])
     case not(Int)
     case conditional(if: Int, then: Int?, else: Int?)
-    case dependentSchemas([DependentSchema])
-    case objectMembers(ObjectMembers)
+    indirect case dependentSchemas([DependentSchema])
+    indirect case objectMembers(ObjectMembers)
     case propertyNames(Int)
-    case arrayItems(ArrayItems)
+    indirect case arrayItems(ArrayItems)
     case unevaluatedItems(Int)
     case unevaluatedProperties(Int)
 }
