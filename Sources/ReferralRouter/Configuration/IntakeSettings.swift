@@ -1,0 +1,32 @@
+/// `[intake]`: how inbound folders are read.
+public struct IntakeSettings: Sendable, Hashable {
+    /// Files larger than this are refused unread.
+    public var maxFileBytes: Int = 1 << 20
+    /// Deepest nesting of arrays/objects accepted in a referral.
+    public var maxJSONDepth: Int = 32
+    /// At most this many files are committed in one transaction.
+    public var batchMaxFiles: Int = 256
+    /// A full rescan of every inbound folder runs this often as a safety net behind inotify.
+    public var rescanInterval: Duration = .seconds(60)
+    /// Below this much free space in the state or spool file system, intake pauses (files stay put).
+    public var minFreeBytes: Int = 64 << 20
+    /// While paused for disk space or a transient store error, intake retries this often.
+    public var pauseRetryInterval: Duration = .seconds(5)
+    /// Names ending with these are still being written and are ignored until renamed.
+    public var inProgressSuffixes: [String] = [".tmp", ".part"]
+
+    public init() {}
+}
+
+/// `[receipts]`: what the sending agency is told.
+public struct ReceiptSettings: Sendable, Hashable {
+    public var enabled: Bool = true
+    public init() {}
+}
+
+/// `[audit]`: the tamper-evident decision log.
+public struct AuditSettings: Sendable, Hashable {
+    /// Optional secret that keys the audit hash chain (HMAC-SHA256); without it the chain is plain SHA-256.
+    public var hmacKey: SecretReference? = nil
+    public init() {}
+}
