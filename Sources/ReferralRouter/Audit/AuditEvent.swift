@@ -1,0 +1,87 @@
+import JSONSchema
+
+/// One decision or happening, recorded for ever (golden rule 7: what was shared, with whom, why).
+/// Holds identifiers, codes and JSON-pointer paths only — never a field's value.
+public struct AuditEvent: Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case received
+        case rejected
+        case duplicate
+        case routed
+        case notSent = "not-sent"
+        case returned
+        case safetyNet = "safety-net"
+        case delivered
+        case retry
+        case deadLettered = "dead-lettered"
+        case configurationLoaded = "configuration-loaded"
+        case alert
+    }
+
+    public var kind: Kind
+    public var at: Timestamp
+    public var referralId: String?
+    public var agency: String?
+    public var destination: String?
+    public var rule: String?
+    public var outcome: String?
+    /// A JSON object of codes and paths.
+    public var detail: JSONObject
+
+    public init(kind: Kind, at: Timestamp, referralId: String? = nil, agency: String? = nil, destination: String? = nil,
+                rule: String? = nil, outcome: String? = nil, detail: JSONObject = JSONObject()) {
+        self.kind = kind
+        self.at = at
+        self.referralId = referralId
+        self.agency = agency
+        self.destination = destination
+        self.rule = rule
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+extension AuditEvent {
+    /// The events that record an intake decision: what arrived, each delivery queued with the fields
+    /// sent and withheld, and why each other partner type was not sent to.
+    static func intake(_ record: IntakeRecord) -> [AuditEvent] {
+        let decision = record.decision
+        var received = JSONObject()
+        received["source"] = .string(record.source.kind)
+        received["sha256"] = .string(Digest.hex(record.contentHash))
+        received["bytes"] = .number(JSONNumber(record.document.count))
+        received["priority"] = .string(decision.priority.name)
+        received["rules"] = .array(decision.rules.map { ["rule": .string($0.rule), "matched": .bool($0.matched)] })
+        if !record.issues.isEmpty {
+            received["issues"] = .array(record.issues.map { ["pointer": .string($0.pointer), "keyword": .string($0.keyword)] })
+        }
+        if let net = decision.safetyNet { received["safetyNet"] = .string(net.rawValue) }
+        var events = [AuditEvent(kind: decision.receipt == .rejected ? .rejected : .received, at: record.receivedAt,
+                                 referralId: record.referralId, agency: record.agency, outcome: decision.receipt.rawValue,
+                                 detail: received)]
+        for delivery in decision.deliveries {
+            var detail = JSONObject()
+            detail["partnerType"] = .string(delivery.partnerType.rawValue)
+            detail["basis"] = .string(delivery.basis)
+            detail["format"] = .string(delivery.format.rawValue)
+            detail["idempotencyKey"] = .string(delivery.idempotencyKey)
+            detail["sent"] = .array(delivery.sent.map { .string($0.description) })
+            detail["withheld"] = .array(delivery.withheld.map { .string($0.description) })
+            if !delivery.altered.isEmpty { detail["altered"] = .array(delivery.altered.map { .string($0.description) }) }
+            if let net = decision.safetyNet { detail["safetyNet"] = .string(net.rawValue) }
+            events.append(AuditEvent(kind: decision.safetyNet == nil ? .routed : .safetyNet, at: record.receivedAt,
+                                     referralId: record.referralId, agency: record.agency, destination: delivery.destination,
+                                     rule: delivery.rule, outcome: "queued", detail: detail))
+        }
+        if decision.receipt == .returned || decision.receipt == .consentRequired {
+            events.append(AuditEvent(kind: .returned, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
+                                     outcome: decision.receipt.rawValue))
+        }
+        for notSent in decision.notSent where decision.receipt != .rejected {
+            events.append(AuditEvent(kind: .notSent, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
+                                     outcome: "not-sent",
+                                     detail: ["partnerType": .string(notSent.partnerType.rawValue), "reason": .string(notSent.reason)]))
+        }
+        return events
+    }
+}

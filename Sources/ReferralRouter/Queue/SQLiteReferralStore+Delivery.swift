@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import JSONSchema
+
+extension SQLiteReferralStore {
+    public func pendingDeliveries() async throws(StoreError) -> [ScheduledDelivery] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.id, d.destination, d.priority, d.attempts, d.next_attempt_at, r.received_at
+                FROM delivery d JOIN referral r ON r.id = d.referral
+                WHERE d.state = 'pending' ORDER BY d.priority, d.id
+                """).map { row in
+                ScheduledDelivery(id: row["id"], destination: row["destination"],
+                                  priority: DeliveryPriority(rawValue: row["priority"]) ?? .routine,
+                                  attempts: row["attempts"],
+                                  nextAttemptAt: Timestamp(millisecondsSinceEpoch: row["next_attempt_at"]),
+                                  acceptedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]))
+            }
+        }
+    }
+
+    public func loadDelivery(id: Int64) async throws(StoreError) -> OutboundDelivery? {
+        try await read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT d.id, d.referral, d.destination, d.rule, d.payload, d.content_type, d.idempotency_key, d.attempts,
+                       d.priority, d.remote_reference, d.state, r.referral_id, r.agency, r.received_at
+                FROM delivery d JOIN referral r ON r.id = d.referral WHERE d.id = ?
+                """, arguments: [id]) else { return nil }
+            let state: String = row["state"]
+            guard state == "pending" else { return nil }
+            guard let payload = row["payload"] as Data? else {
+                throw StoreError.corruptRecord("delivery \(id) has no payload")
+            }
+            return OutboundDelivery(
+                id: row["id"], referralRowID: row["referral"], referralId: row["referral_id"], agency: row["agency"],
+                destination: row["destination"], rule: row["rule"], payload: [UInt8](payload), contentType: row["content_type"],
+                idempotencyKey: row["idempotency_key"], attempts: row["attempts"],
+                acceptedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]),
+                priority: DeliveryPriority(rawValue: row["priority"]) ?? .routine, remoteReference: row["remote_reference"])
+        }
+    }
+
+    public func recordAttempts(_ attempts: [DeliveryAttemptRecord]) async throws(StoreError) {
+        guard !attempts.isEmpty else { return }
+        let chain = self.chain
+        try await write { db in
+            var events: [AuditEvent] = []
+            for attempt in attempts {
+                let at = attempt.at.millisecondsSinceEpoch
+                var detail: JSONObject = ["attempt": .number(JSONNumber(attempt.attempt))]
+                switch attempt.result {
+                case .delivered(let status, let reference):
+                    try db.execute(sql: """
+                        UPDATE delivery SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ?,
+                               remote_reference = COALESCE(?, remote_reference)
+                        WHERE id = ? AND state = 'pending'
+                        """, arguments: [attempt.attempt, status, at, reference, attempt.deliveryID])
+                    detail["status"] = .number(JSONNumber(status))
+                    events.append(AuditEvent(kind: .delivered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
+                                             destination: attempt.destination, outcome: "delivered", detail: detail))
+                case .willRetry(let next, let error, let status):
+                    try db.execute(sql: """
+                        UPDATE delivery SET attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
+                        """, arguments: [attempt.attempt, next.millisecondsSinceEpoch, error, status, attempt.deliveryID])
+                    detail["error"] = .string(error)
+                    if let status { detail["status"] = .number(JSONNumber(status)) }
+                    detail["nextAttemptAt"] = .string(next.rfc3339)
+                    events.append(AuditEvent(kind: .retry, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
+                                             destination: attempt.destination, outcome: "retry", detail: detail))
+                case .deadLettered(let reason, let status):
+                    try db.execute(sql: """
+                        UPDATE delivery SET state = 'dead', attempts = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
+                        """, arguments: [attempt.attempt, reason, status, attempt.deliveryID])
+                    detail["reason"] = .string(reason)
+                    if let status { detail["status"] = .number(JSONNumber(status)) }
+                    events.append(AuditEvent(kind: .deadLettered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
+                                             destination: attempt.destination, outcome: "dead-lettered", detail: detail))
+                }
+            }
+            try Self.appendAudit(events, chain: chain, db: db)
+        }
+    }
+
+    public func recordRemoteReference(deliveryID: Int64, reference: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE delivery SET remote_reference = ? WHERE id = ?", arguments: [reference, deliveryID])
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+import JSONSchema
+
+/// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit has reached the disk
+/// (WAL fsync'd) before `commitIntake` returns. One writer at a time (SQLite's rule); readers run
+/// concurrently.
+public final class SQLiteReferralStore: ReferralStore {
+    let pool: DatabasePool
+    let chain: AuditChain
+    public let path: String
+
+    /// Opens (creating 0600 if needed) and migrates the database at `path`.
+    public init(path: String, auditKey: [UInt8]?) throws(StoreError) {
+        self.path = path
+        self.chain = AuditChain(key: auditKey)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            let created = !FileManager.default.fileExists(atPath: path)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            if created { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
+            try StoreMigrations.migrator.migrate(pool)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// Maps SQLite failures to the daemon's reactions.
+    static func map(_ error: any Error) -> StoreError {
+        if let store = error as? StoreError { return store }
+        guard let database = error as? DatabaseError else { return .other(String(describing: error)) }
+        // GRDB's description hides statement arguments (personal data) unless asked: keep it that way.
+        let message = "\(database.resultCode): \(database.message ?? "no message")"
+        switch database.resultCode {
+        case .SQLITE_FULL: return .diskFull(message)
+        case .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_CANTOPEN, .SQLITE_READONLY: return .fatalIO(message)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(message)
+        default: return .other(message)
+        }
+    }
+
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    // MARK: - Audit
+
+    public func appendAudit(_ events: [AuditEvent]) async throws(StoreError) {
+        let chain = self.chain
+        try await write { db in try Self.appendAudit(events, chain: chain, db: db) }
+    }
+
+    /// Appends events to the chain inside the caller's transaction.
+    static func appendAudit(_ events: [AuditEvent], chain: AuditChain, db: Database) throws {
+        guard !events.isEmpty else { return }
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        var seq: Int64 = head.map { $0["seq"] } ?? 0
+        var previous: [UInt8] = head.map { [UInt8]($0["hash"] as Data) } ?? AuditChain.genesis
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO audit (seq, at, event, referral_id, agency, destination, rule, outcome, detail, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for event in events {
+            seq += 1
+            let detailText = JSONValue.object(event.detail).jsonText(sortedKeys: true)
+            let canonical = AuditChain.canonicalBytes(
+                seq: seq, at: event.at, event: event.kind.rawValue, referralId: event.referralId, agency: event.agency,
+                destination: event.destination, rule: event.rule, outcome: event.outcome, detailText: detailText)
+            let hash = chain.hash(previous: previous, canonical: canonical)
+            try statement.execute(arguments: [
+                seq, event.at.millisecondsSinceEpoch, event.kind.rawValue, event.referralId, event.agency,
+                event.destination, event.rule, event.outcome, detailText, Data(previous), Data(hash),
+            ])
+            previous = hash
+        }
+    }
+
+    /// Walks the whole chain, recomputing every hash.
+    public func verifyAudit() async throws(StoreError) -> AuditVerification {
+        let chain = self.chain
+        return try await read { db in
+            var previous = AuditChain.genesis
+            var checked = 0
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let seq: Int64 = row["seq"]
+                let storedPrevious = [UInt8](row["prev_hash"] as Data)
+                let storedHash = [UInt8](row["hash"] as Data)
+                let canonical = AuditChain.canonicalBytes(
+                    seq: seq, at: Timestamp(millisecondsSinceEpoch: row["at"]), event: row["event"],
+                    referralId: row["referral_id"], agency: row["agency"], destination: row["destination"],
+                    rule: row["rule"], outcome: row["outcome"], detailText: row["detail"])
+                let expected = chain.hash(previous: previous, canonical: canonical)
+                guard storedPrevious == previous, storedHash == expected, seq == Int64(checked + 1) else {
+                    return AuditVerification(eventsChecked: checked, firstBrokenSeq: seq, headHash: Digest.hex(previous), keyed: chain.isKeyed)
+                }
+                previous = storedHash
+                checked += 1
+            }
+            return AuditVerification(eventsChecked: checked, firstBrokenSeq: nil, headHash: Digest.hex(previous), keyed: chain.isKeyed)
+        }
+    }
+}
