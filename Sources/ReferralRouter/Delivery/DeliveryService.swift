@@ -1,0 +1,135 @@
+import Curl
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The delivery stage: one `DestinationWorker` per destination over one shared libcurl client (so
+/// connections, TLS sessions and the CA store are reused). At start it resumes every pending
+/// delivery from the store; intake hands it new ones as they commit.
+///
+/// Distrusts: partners' answers (status, headers and bodies are classified, excerpts sanitised).
+/// Privilege: outbound HTTPS only. Logs: delivered, retry, dead-lettered, alerts (ids and codes only).
+/// Knobs: `[delivery]` and per-destination overrides (docs/configuration.md).
+public final class DeliveryService: Service, Sendable {
+    private let store: any ReferralStore
+    private let receipts: ReceiptWriter
+    private let client: HTTPClient
+    private let logger: Logger
+    private let recorder: GroupCommit<DeliveryAttemptRecord>
+    private let workers = Mutex<[String: DestinationWorker]>([:])
+    private let newWorkers: AsyncStream<DestinationWorker>
+    private let newWorkersContinuation: AsyncStream<DestinationWorker>.Continuation
+    private let onFatal: @Sendable (StoreError) -> Void
+    private let resumed = Mutex(false)
+    private let drainDeadline: Duration
+
+    public init(configuration: RouterConfiguration, secrets: ResolvedSecrets, store: any ReferralStore, receipts: ReceiptWriter,
+                logger: Logger, onFatal: @escaping @Sendable (StoreError) -> Void) throws(ConfigurationError) {
+        self.store = store
+        self.receipts = receipts
+        self.logger = logger
+        self.onFatal = onFatal
+        self.drainDeadline = configuration.shutdownDrain
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.maxConnectionsPerHost = max(configuration.destinations.map(\.delivery.maxInFlight).max() ?? 8, 2)
+        clientConfiguration.maxTotalConnections = max(configuration.destinations.reduce(0) { $0 + $1.delivery.maxInFlight }, 8)
+        do {
+            client = try HTTPClient(configuration: clientConfiguration)
+        } catch {
+            throw ConfigurationError(problems: [ConfigurationProblem(file: "libcurl", line: nil, key: "", message: "cannot start the HTTPS client: \(error)")])
+        }
+        recorder = GroupCommit { [store] attempts in try await store.recordAttempts(attempts) }
+        (newWorkers, newWorkersContinuation) = AsyncStream.makeStream()
+        reconfigure(configuration, secrets: secrets)
+    }
+
+    /// Applies a (re)loaded configuration: new destinations get workers, existing ones new settings.
+    /// Queued deliveries keep their payloads; a destination removed from the configuration keeps its
+    /// previous settings until its queue is empty.
+    public func reconfigure(_ configuration: RouterConfiguration, secrets: ResolvedSecrets) {
+        for destination in configuration.destinations {
+            let transport: any DeliveryTransport
+            switch destination.transport {
+            case .https(let endpoint):
+                transport = HTTPSTransport(endpoint: endpoint, settings: destination.delivery, client: client, secrets: secrets)
+            case .mesh(let endpoint):
+                transport = MESHTransport(endpoint: endpoint, settings: destination.delivery, client: client, secrets: secrets)
+            }
+            let existing = workers.withLock { $0[destination.id] }
+            if let existing {
+                Task { await existing.update(settings: destination.delivery, transport: transport) }
+            } else {
+                let worker = DestinationWorker(destination: destination.id, settings: destination.delivery, transport: transport,
+                                               store: store, recorder: recorder, receipts: receipts, logger: logger, onFatal: onFatal)
+                workers.withLock { $0[destination.id] = worker }
+                newWorkersContinuation.yield(worker)
+            }
+        }
+    }
+
+    /// Hands newly committed deliveries to their workers.
+    public func enqueue(_ deliveries: [ScheduledDelivery]) {
+        let byDestination = Dictionary(grouping: deliveries, by: \.destination)
+        for (destination, group) in byDestination {
+            guard let worker = workers.withLock({ $0[destination] }) else {
+                logger.record(.alert(code: "unknown_destination", destination: destination,
+                                     message: "\(group.count) deliveries are queued for a destination that is not configured; they wait until it is."))
+                continue
+            }
+            Task { await worker.enqueue(group) }
+        }
+    }
+
+    public var transfersInFlight: Int { client.transfersInFlight }
+
+    public func snapshots() async -> [DestinationSnapshot] {
+        var result: [DestinationSnapshot] = []
+        for worker in workers.withLock({ Array($0.values) }) {
+            result.append(await worker.snapshot)
+        }
+        return result.sorted { $0.destination < $1.destination }
+    }
+
+    /// True once every pending delivery from before start-up has been handed to a worker.
+    public var hasResumedPending: Bool { resumed.withLock { $0 } }
+
+    public func run() async throws {
+        do {
+            let pending = try await store.pendingDeliveries()
+            enqueue(pending)
+            resumed.withLock { $0 = true }
+            if !pending.isEmpty {
+                logger.info("Resumed pending deliveries.", metadata: [LogKey.count: .stringConvertible(pending.count), LogKey.stage: "delivery"])
+            }
+        } catch {
+            onFatal(error)
+            throw error
+        }
+        let running = Task { [newWorkers] in
+            await withDiscardingTaskGroup { group in
+                for await worker in newWorkers {
+                    group.addTask { await worker.run() }
+                }
+            }
+        }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await running.value
+            } onGracefulShutdown: { [newWorkersContinuation, drainDeadline] in
+                // Stop starting transfers; those in flight get `shutdown_drain_seconds`, then are
+                // aborted and stay queued for the next start.
+                newWorkersContinuation.finish()
+                for worker in self.workers.withLock({ Array($0.values) }) {
+                    Task { await worker.stop() }
+                }
+                Task {
+                    try? await Task.sleep(for: drainDeadline)
+                    running.cancel()
+                }
+            }
+        } onCancel: {
+            running.cancel()
+        }
+        client.shutdown()
+    }
+}

@@ -1,0 +1,216 @@
+import Logging
+import ServiceLifecycle
+
+/// Delivers to one destination: takes ready work by priority up to the destination's concurrency
+/// (as the circuit breaker allows), sends, records the outcome durably, and schedules retries on the
+/// monotonic clock. A slow or failing partner only ever occupies its own worker.
+actor DestinationWorker {
+    let destination: String
+    private var settings: DeliverySettings
+    private var transport: any DeliveryTransport
+    private let store: any ReferralStore
+    private let recorder: GroupCommit<DeliveryAttemptRecord>
+    private let receipts: ReceiptWriter
+    private let logger: Logger
+    private let onFatal: @Sendable (StoreError) -> Void
+    private var queue = DestinationQueue()
+    private var breaker: CircuitBreaker
+    private var random = SystemRandomNumberGenerator()
+    private let wake = WakeSignal()
+    private var stopping = false
+    private var lastExpiryWarning: ContinuousClock.Instant?
+
+    init(destination: String, settings: DeliverySettings, transport: any DeliveryTransport, store: any ReferralStore,
+         recorder: GroupCommit<DeliveryAttemptRecord>, receipts: ReceiptWriter, logger: Logger,
+         onFatal: @escaping @Sendable (StoreError) -> Void) {
+        self.destination = destination
+        self.settings = settings
+        self.transport = transport
+        self.store = store
+        self.recorder = recorder
+        self.receipts = receipts
+        self.onFatal = onFatal
+        var logger = logger
+        logger[metadataKey: LogKey.destination] = .string(destination)
+        self.logger = logger
+        self.breaker = CircuitBreaker(threshold: settings.breakerFailureThreshold, coolDown: settings.breakerCooldown)
+    }
+
+    /// Queues deliveries. A stored next-attempt time in the future (from before a restart) becomes a
+    /// monotonic deadline, clamped to the retry cap so a wall-clock step cannot strand it.
+    func enqueue(_ deliveries: [ScheduledDelivery]) {
+        let now = ContinuousClock.now
+        let wallNow = Timestamp.now()
+        for delivery in deliveries {
+            let waitMilliseconds = min(max(delivery.nextAttemptAt.millisecondsSinceEpoch - wallNow.millisecondsSinceEpoch, 0),
+                                       Int64(settings.retryCap.seconds * 1000))
+            queue.add(id: delivery.id, priority: delivery.priority, due: now + .milliseconds(waitMilliseconds), now: now)
+        }
+        wake.signal()
+    }
+
+    func update(settings: DeliverySettings, transport: any DeliveryTransport) {
+        self.settings = settings
+        self.transport = transport
+        wake.signal()
+    }
+
+    /// Stop starting transfers; `run` returns once those in flight finish.
+    func stop() {
+        stopping = true
+        wake.signal()
+    }
+
+    var snapshot: DestinationSnapshot {
+        DestinationSnapshot(destination: destination, queued: queue.pendingCount, inFlight: queue.inFlight.count,
+                            breakerOpen: breaker.isOpen, consecutiveFailures: breaker.consecutiveFailures,
+                            certificateNotAfter: transport.certificateNotAfter)
+    }
+
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            while true {
+                if Task.isCancelled { stopping = true }
+                if stopping, queue.inFlight.isEmpty { return }
+                let now = ContinuousClock.now
+                queue.promoteDue(now: now)
+                if !stopping {
+                    let allowed = breaker.allowedInFlight(now: now, maximum: settings.maxInFlight)
+                    while queue.inFlight.count < allowed, let next = queue.takeNext() {
+                        group.addTask { await self.attempt(id: next.id, priority: next.priority) }
+                    }
+                }
+                let deadlines = [queue.readyCount > 0 ? breaker.reopensAt : nil, queue.nextDue].compactMap { $0 }
+                let timeout = deadlines.min().map { max($0 - now, .milliseconds(1)) }
+                await wake.wait(timeout: timeout)
+            }
+        }
+    }
+
+    /// One attempt: load, send, classify, record, reschedule.
+    private func attempt(id: Int64, priority: DeliveryPriority) async {
+        let delivery: OutboundDelivery
+        do {
+            guard let loaded = try await store.loadDelivery(id: id) else {
+                queue.forget(id: id)
+                wake.signal()
+                return
+            }
+            delivery = loaded
+        } catch {
+            if case .corruptRecord = error {
+                logger.error("A queued delivery cannot be read and is set aside.", metadata: [LogKey.code: "corrupt_record", "delivery_id": .stringConvertible(id)])
+                queue.forget(id: id)
+            } else {
+                if !error.isTransient { onFatal(error) }
+                queue.finish(id: id, priority: priority, retryAt: .now + settings.retryBase)
+            }
+            wake.signal()
+            return
+        }
+
+        let result = await transport.send(delivery)
+        let wallNow = Timestamp.now()
+        let outcome = DeliveryOutcome.classify(result, now: wallNow)
+        let attempt = delivery.attempts + 1
+        var retryAt: ContinuousClock.Instant?
+        let record: DeliveryAttemptRecord.Result
+        let event: PipelineEvent
+
+        switch outcome {
+        case .interrupted:
+            queue.finish(id: id, priority: priority, retryAt: .now)
+            wake.signal()
+            return
+        case .delivered(let status):
+            breaker.recordSuccess(maximum: settings.maxInFlight)
+            record = .delivered(status: status, remoteReference: remoteReference(result))
+            event = .delivered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
+                               latencyMilliseconds: Int(wallNow.millisecondsSinceEpoch - delivery.acceptedAt.millisecondsSinceEpoch))
+            checkCertificateExpiry()
+        case .deadLetter(let code, let status, let reason):
+            breaker.recordSuccess(maximum: settings.maxInFlight)   // the partner answered: it is up
+            record = .deadLettered(reason: reason, status: status)
+            event = .deadLettered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status, code: code)
+        case .retry, .retrySlowly:
+            let (code, status, retryAfter, alert) = outcome.retryDetails
+            if breaker.recordFailure(now: .now) {
+                logger.record(.alert(code: "breaker_open", destination: destination,
+                                     message: "Destination paused after \(breaker.consecutiveFailures) consecutive failures; one probe will be sent after \(Int(settings.breakerCooldown.seconds)) s."))
+            }
+            if let alert {
+                logger.record(.alert(code: code, destination: destination, message: alert))
+            }
+            let tooMany = settings.maxAttempts > 0 && attempt >= settings.maxAttempts
+            let tooOld = wallNow.millisecondsSinceEpoch - delivery.acceptedAt.millisecondsSinceEpoch > Int64(settings.maxAge.seconds * 1000)
+            if tooMany || tooOld {
+                let why = tooMany ? "gave up after \(attempt) attempts" : "not delivered within \(Int(settings.maxAge.seconds / 3600)) hours"
+                record = .deadLettered(reason: "\(why); last error: \(errorText(result))", status: status)
+                event = .deadLettered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
+                                      code: tooMany ? "max_attempts" : "max_age")
+            } else {
+                let delay: Duration
+                if alert != nil {
+                    delay = settings.tlsFailureRetry + .milliseconds(Int64.random(in: 0...1000, using: &random))
+                } else {
+                    delay = RetryPolicy(settings).delay(afterFailedAttempts: attempt, retryAfter: retryAfter, using: &random)
+                }
+                retryAt = .now + delay
+                record = .willRetry(at: wallNow.adding(delay), error: "\(code): \(errorText(result))", status: status)
+                event = .retry(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
+                               code: code, delayMilliseconds: Int(delay.seconds * 1000))
+            }
+        }
+
+        do {
+            try await recorder.submit(DeliveryAttemptRecord(
+                deliveryID: id, referralRowID: delivery.referralRowID, referralId: delivery.referralId, agency: delivery.agency,
+                destination: destination, attempt: attempt, result: record, at: wallNow))
+        } catch {
+            let storeError = (error as? StoreError) ?? .other(String(describing: error))
+            if !storeError.isTransient { onFatal(storeError) }
+            // Not recorded: keep it pending in memory; the next attempt reuses the same idempotency key.
+            queue.finish(id: id, priority: priority, retryAt: .now + settings.retryBase)
+            wake.signal()
+            return
+        }
+        logger.record(event)
+        queue.finish(id: id, priority: priority, retryAt: retryAt)
+        receipts.markDirty([delivery.referralRowID])
+        wake.signal()
+    }
+
+    private func remoteReference(_ result: TransportResult) -> String? {
+        if case .response(_, _, _, let reference) = result { return reference }
+        return nil
+    }
+
+    private func errorText(_ result: TransportResult) -> String {
+        switch result {
+        case .response(let status, _, let excerpt, _): excerpt.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(excerpt)"
+        case .failure(let failure): failure.message
+        }
+    }
+
+    private func checkCertificateExpiry() {
+        guard let notAfter = transport.certificateNotAfter else { return }
+        let remaining = notAfter.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch
+        let warnWithin = Int64(settings.certificateExpiryWarningDays) * 86_400_000
+        guard remaining < warnWithin else { return }
+        let now = ContinuousClock.now
+        if let last = lastExpiryWarning, now - last < .seconds(3600) { return }
+        lastExpiryWarning = now
+        logger.record(.alert(code: "certificate_expiring", destination: destination,
+                             message: "Partner certificate expires at \(notAfter.rfc3339), within \(settings.certificateExpiryWarningDays) days."))
+    }
+}
+
+/// What `status` shows for one destination.
+public struct DestinationSnapshot: Sendable, Codable {
+    public var destination: String
+    public var queued: Int
+    public var inFlight: Int
+    public var breakerOpen: Bool
+    public var consecutiveFailures: Int
+    public var certificateNotAfter: Timestamp?
+}

@@ -1,0 +1,348 @@
+import JSONSchema
+import LinuxSystem
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The intake stage for folders. Watches every agency's inbound folder with inotify
+/// (`IN_CLOSE_WRITE`, `IN_MOVED_TO`), scans them all at start, after an inotify overflow and every
+/// `rescan_interval_seconds`, and takes files in batches: read (never following links), validate,
+/// route, commit in one durable transaction, and only then remove the source (or move it, with its
+/// error report, to `rejected/<agency>/`).
+///
+/// Distrusts: every inbound entry (links, FIFOs, directories, oversized and malformed files).
+/// Privilege: read/write in the inbound and rejected folders; nothing else of the agencies'.
+/// Logs: referral ids, agencies, outcomes; never file contents (nor file names, which may hold names).
+/// Knobs: `[intake]` in router.toml.
+public final class FolderIntake: Service, Sendable {
+    private let live: LiveConfiguration
+    private let store: any ReferralStore
+    private let delivery: DeliveryService
+    private let receipts: ReceiptWriter
+    private let logger: Logger
+    private let onFatal: @Sendable (any Error) -> Void
+    private let onReady: @Sendable () -> Void
+    private let candidates = Mutex(CandidateQueue())
+    private let wake = WakeSignal()
+    private let state = Mutex(IntakeState())
+
+    struct Candidate: Hashable, Sendable {
+        var agency: String
+        var directory: String
+        var name: String
+    }
+
+    /// Arrival-ordered, duplicate-free.
+    struct CandidateQueue: Sendable {
+        private var order: [Candidate] = []
+        private var head = 0
+        private var members: Set<Candidate> = []
+        var count: Int { members.count }
+
+        mutating func add(_ candidate: Candidate) {
+            guard members.insert(candidate).inserted else { return }
+            order.append(candidate)
+        }
+
+        mutating func take(_ limit: Int) -> [Candidate] {
+            let end = min(head + limit, order.count)
+            let taken = Array(order[head..<end])
+            head = end
+            if head > 4096, head * 2 > order.count {
+                order.removeFirst(head)
+                head = 0
+            }
+            members.subtract(taken)
+            return taken
+        }
+    }
+
+    struct IntakeState: Sendable {
+        var rescanRequested = true
+        var rewatchRequested = false
+        var paused: String?
+        var lastScan: ContinuousClock.Instant?
+    }
+
+    public init(live: LiveConfiguration, store: any ReferralStore, delivery: DeliveryService, receipts: ReceiptWriter,
+                logger: Logger, onReady: @escaping @Sendable () -> Void = {}, onFatal: @escaping @Sendable (any Error) -> Void) {
+        self.live = live
+        self.store = store
+        self.delivery = delivery
+        self.receipts = receipts
+        var logger = logger
+        logger[metadataKey: LogKey.stage] = "intake"
+        self.logger = logger
+        self.onReady = onReady
+        self.onFatal = onFatal
+    }
+
+    /// After a reload: watch the (possibly changed) folders and rescan.
+    public func configurationChanged() {
+        state.withLock { $0.rewatchRequested = true; $0.rescanRequested = true }
+        wake.signal()
+    }
+
+    /// Why intake is paused (disk space, a store problem), or nil.
+    public var pausedReason: String? { state.withLock { $0.paused } }
+    public var backlog: Int { candidates.withLock { $0.count } }
+
+    public func run() async throws {
+        var ready = false
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let folders = live.current.configuration.agencies
+            try Self.prepareFolders(folders)
+            // The watcher starts before the scan, so nothing dropped in between is missed; a file
+            // seen by both is queued once.
+            let watcher = try DirectoryWatcher(directories: folders.map(\.inboundDirectory))
+            let byDirectory = Dictionary(folders.map { ($0.inboundDirectory, $0.id) }, uniquingKeysWith: { first, _ in first })
+            let listener = Task {
+                for await event in watcher.events {
+                    self.handle(event, agencies: byDirectory)
+                }
+            }
+            state.withLock { $0.rescanRequested = true; $0.rewatchRequested = false }
+            if !ready {
+                ready = true
+                onReady()
+            }
+            await withGracefulShutdownHandler {
+                await self.loop()
+            } onGracefulShutdown: { [wake] in
+                wake.signal()
+            }
+            watcher.stop()
+            listener.cancel()
+            if state.withLock({ !$0.rewatchRequested }) { break }
+            logger.notice("Inbound folders are being watched again.", metadata: [LogKey.code: "rewatch"])
+        }
+    }
+
+    private func handle(_ event: DirectoryWatcher.Event, agencies byDirectory: [String: String]) {
+        switch event {
+        case .fileReady(let directory, let name):
+            guard let agency = byDirectory[directory] else { return }
+            candidates.withLock { $0.add(Candidate(agency: agency, directory: directory, name: name)) }
+        case .overflow:
+            state.withLock { $0.rescanRequested = true }
+        case .watchLost:
+            state.withLock { $0.rewatchRequested = true; $0.rescanRequested = true }
+        }
+        wake.signal()
+    }
+
+    /// Takes batches until shutdown or until the folders must be watched again.
+    private func loop() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let settings = live.current.configuration.intake
+            let (rescan, rewatch) = state.withLock { state -> (Bool, Bool) in
+                let due = state.rescanRequested || state.lastScan.map { ContinuousClock.now - $0 >= settings.rescanInterval } ?? true
+                return (due, state.rewatchRequested)
+            }
+            if rewatch { return }
+            if rescan { scan() }
+            let batch = candidates.withLock { $0.take(settings.batchMaxFiles) }
+            if batch.isEmpty {
+                let nextScan = state.withLock { $0.lastScan.map { $0 + settings.rescanInterval - ContinuousClock.now } }
+                await wake.wait(timeout: max(nextScan ?? settings.rescanInterval, .milliseconds(10)))
+                continue
+            }
+            let done = await process(batch, settings: settings)
+            if !done {
+                // Paused (disk full, store busy): put the batch back and wait before trying again.
+                candidates.withLock { queue in batch.forEach { queue.add($0) } }
+                try? await Task.sleep(for: settings.pauseRetryInterval)
+            }
+        }
+    }
+
+    /// Lists every inbound folder and queues what is ready.
+    private func scan() {
+        let configuration = live.current.configuration
+        var found = 0
+        for agency in configuration.agencies {
+            let entries: [DirectoryEntry]
+            do {
+                entries = try FileSystem.listDirectory(agency.inboundDirectory, maximumEntries: 1_000_000)
+            } catch {
+                logger.error("Inbound folder cannot be listed.", metadata: [LogKey.agency: .string(agency.id), LogKey.code: .string(error.call)])
+                continue
+            }
+            for entry in entries where !InboundName.isInProgress(entry.name, suffixes: configuration.intake.inProgressSuffixes) {
+                if InboundName.isUndecodable(entry.name) {
+                    logger.error("A file in the inbound folder has a name that is not valid UTF-8 and cannot be taken; rename it.",
+                                 metadata: [LogKey.agency: .string(agency.id), LogKey.code: "undecodable_name"])
+                    continue
+                }
+                candidates.withLock { $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }
+                found += 1
+            }
+        }
+        state.withLock { $0.rescanRequested = false; $0.lastScan = .now }
+        if found > 0 { wake.signal() }
+    }
+
+    /// One batch. Returns false when it must be retried later (nothing was changed on disk).
+    private func process(_ batch: [Candidate], settings: IntakeSettings) async -> Bool {
+        let snapshot = live.current
+        let configuration = snapshot.configuration
+        if let reason = lowDiskSpace(configuration) {
+            setPaused(reason)
+            return false
+        }
+        let preparer = ReferralPreparer(schema: configuration.schema, router: snapshot.router)
+        var records: [IntakeRecord] = []
+        var taken: [Candidate] = []
+        for candidate in batch where !InboundName.isInProgress(candidate.name, suffixes: settings.inProgressSuffixes) {
+            guard configuration.agency(candidate.agency) != nil else { continue }
+            let receivedAt = Timestamp.now()
+            do {
+                let contents = try FileSystem.readRegularFile(named: candidate.name, inDirectory: candidate.directory, maxBytes: settings.maxFileBytes)
+                records.append(preparer.prepare(bytes: contents.bytes, agency: candidate.agency, source: .folder(name: candidate.name), receivedAt: receivedAt))
+                taken.append(candidate)
+            } catch {
+                switch error {
+                case .notFound:
+                    continue   // already taken, or removed by its owner
+                case .changedWhileReading:
+                    // Written in place against the convention: its next close event queues it again.
+                    continue
+                case .system(let systemError):
+                    logger.warning("Inbound file cannot be read; it stays in place and is retried at the next scan.",
+                                   metadata: [LogKey.agency: .string(candidate.agency), LogKey.code: .string("\(systemError.call)_\(systemError.errno)")])
+                    continue
+                case .symbolicLink, .notRegularFile, .tooLarge:
+                    records.append(preparer.refused(error, name: candidate.name, agency: candidate.agency, receivedAt: receivedAt))
+                    taken.append(candidate)
+                }
+            }
+        }
+        guard !records.isEmpty else { return true }
+
+        let results: [IntakeCommitResult]
+        do {
+            results = try await store.commitIntake(records)
+        } catch {
+            if error.isTransient {
+                setPaused("store: \(error.code)")
+                return false
+            }
+            onFatal(error)
+            return true
+        }
+        setPaused(nil)
+
+        // Committed: now, and only now, the sources go.
+        var syncFolders: Set<String> = []
+        var scheduled: [ScheduledDelivery] = []
+        var receiptRows: [Int64] = []
+        for ((record, candidate), result) in zip(zip(records, taken), results) {
+            guard let agency = configuration.agency(candidate.agency) else { continue }
+            do {
+                switch result {
+                case .duplicateContent(let original):
+                    try removeSource(candidate)
+                    logger.record(.duplicate(referralId: original, agency: agency.id))
+                case .stored(let stored) where stored.receipt != .rejected:
+                    try removeSource(candidate)
+                    scheduled += stored.deliveries
+                    receiptRows.append(stored.rowID)
+                    logger.record(.received(referralId: stored.referralId, agency: agency.id, outcome: stored.receipt,
+                                            priority: record.decision.priority, deliveries: stored.deliveries.count))
+                case .stored(let stored), .conflictingReferralId(let stored):
+                    try moveToRejected(candidate, agency: agency, record: record, referralId: stored.referralId)
+                    syncFolders.insert(agency.rejectedDirectory)
+                    receiptRows.append(stored.rowID)
+                    let code = record.issues.first?.keyword ?? "rejected"
+                    logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: code, issues: record.issues.count))
+                }
+                syncFolders.insert(candidate.directory)
+            } catch {
+                if error.isIOError {
+                    onFatal(error)
+                    return true
+                }
+                logger.error("Committed referral's source file could not be removed or moved; it will be recognised as a duplicate.",
+                             metadata: [LogKey.agency: .string(agency.id), LogKey.code: .string(error.call)])
+            }
+        }
+        for folder in syncFolders {
+            do {
+                try FileSystem.syncDirectory(folder)
+            } catch {
+                onFatal(error)
+                return true
+            }
+        }
+        delivery.enqueue(scheduled)
+        receipts.markDirty(receiptRows)
+        return true
+    }
+
+    private func removeSource(_ candidate: Candidate) throws(SystemError) {
+        try FileSystem.removeFile(candidate.directory + "/" + candidate.name)
+    }
+
+    /// Moves the source beside its `<name>.errors.json` report into `rejected/<agency>/`, never
+    /// overwriting an earlier rejected file of the same name.
+    private func moveToRejected(_ candidate: Candidate, agency: AgencyConfiguration, record: IntakeRecord, referralId: String) throws(SystemError) {
+        try FileSystem.createDirectory(agency.rejectedDirectory, mode: 0o750)
+        let source = candidate.directory + "/" + candidate.name
+        var target = candidate.name
+        var attempt = 0
+        while true {
+            do {
+                try FileSystem.rename(source, to: agency.rejectedDirectory + "/" + target, noReplace: true)
+                break
+            } catch {
+                guard error.errno == EEXIST_CODE, attempt < 1000 else { throw error }
+                attempt += 1
+                target = "\(candidate.name).\(record.receivedAt.millisecondsSinceEpoch)-\(attempt)"
+            }
+        }
+        var report = JSONObject()
+        report["file"] = .string(candidate.name)
+        report["storedAs"] = .string(target)
+        report["referralId"] = .string(referralId)
+        report["agency"] = .string(agency.id)
+        report["rejectedAt"] = .string(record.receivedAt.rfc3339)
+        report["errors"] = .array(record.issues.map(\.json))
+        try FileSystem.writeFileAtomically(JSONValue.object(report).serialized(pretty: true) + [0x0a],
+                                          to: agency.rejectedDirectory + "/" + target + ".errors.json", mode: 0o640, syncDirectory: false)
+    }
+
+    private func lowDiskSpace(_ configuration: RouterConfiguration) -> String? {
+        for path in [configuration.stateDirectory, configuration.spoolDirectory] {
+            guard let available = try? FileSystem.availableBytes(at: path) else { continue }
+            if available < UInt64(configuration.intake.minFreeBytes) {
+                return "low disk space at \(path): \(available) bytes free, below intake.min_free_bytes"
+            }
+        }
+        return nil
+    }
+
+    private func setPaused(_ reason: String?) {
+        let previous = state.withLock { state -> String? in
+            let previous = state.paused
+            state.paused = reason
+            return previous
+        }
+        if let reason, previous == nil {
+            logger.record(.alert(code: "intake_paused", destination: nil, message: "Intake paused: \(reason). Files stay in their folders; intake resumes by itself."))
+        } else if reason == nil, previous != nil {
+            logger.notice("Intake resumed.", metadata: [LogKey.code: "intake_resumed"])
+        }
+    }
+
+    /// Creates missing inbound, receipts and rejected folders (0700/0750; tmpfiles.d sets agency groups in production).
+    static func prepareFolders(_ agencies: [AgencyConfiguration]) throws(SystemError) {
+        for agency in agencies {
+            try FileSystem.createDirectory(agency.inboundDirectory, mode: 0o700)
+            try FileSystem.createDirectory(agency.receiptsDirectory, mode: 0o750)
+            try FileSystem.createDirectory(agency.rejectedDirectory, mode: 0o750)
+        }
+    }
+}
+
+/// EEXIST on Linux; spelled out so stage code does not import Glibc.
+let EEXIST_CODE: Int32 = 17
