@@ -1,0 +1,124 @@
+import Foundation
+import LinuxSystem
+import Logging
+import ServiceLifecycle
+
+/// What the daemon is doing right now, for `referral-router status`, metrics and systemd.
+public struct RuntimeStatus: Codable, Sendable {
+    public var pid: Int32
+    public var startedAt: Timestamp
+    public var updatedAt: Timestamp
+    public var configurationGeneration: Int
+    public var intakePaused: String?
+    public var intakeBacklog: Int
+    public var receiptsBacklog: Int
+    public var transfersInFlight: Int
+    public var destinations: [DestinationSnapshot]
+    public var store: StoreStatus
+    public var alerts: [String]
+}
+
+/// Every few seconds: writes `status.json` and `metrics.prom` (node_exporter textfile format) in the
+/// state directory, sends systemd a one-line STATUS, and pings the watchdog while healthy.
+final class StatusReporter: Service, Sendable {
+    static let statusFile = "status.json"
+    static let metricsFile = "metrics.prom"
+
+    private let live: LiveConfiguration
+    private let store: any ReferralStore
+    private let delivery: DeliveryService
+    private let intake: FolderIntake
+    private let receipts: ReceiptWriter
+    private let notifier: ServiceNotifier
+    private let logger: Logger
+    private let startedAt = Timestamp.now()
+    private let interval: Duration
+
+    init(live: LiveConfiguration, store: any ReferralStore, delivery: DeliveryService, intake: FolderIntake, receipts: ReceiptWriter,
+         notifier: ServiceNotifier, logger: Logger, interval: Duration = .seconds(2)) {
+        self.live = live
+        self.store = store
+        self.delivery = delivery
+        self.intake = intake
+        self.receipts = receipts
+        self.notifier = notifier
+        self.logger = logger
+        self.interval = notifier.watchdogInterval.map { min($0 / 2, .seconds(2)) } ?? interval
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                await report()
+                try? await Task.sleep(for: interval)
+            }
+        } onGracefulShutdown: { [notifier] in
+            notifier.stopping()
+        }
+    }
+
+    private func report() async {
+        let snapshot = live.current
+        let store: StoreStatus
+        do {
+            store = try await self.store.status()
+        } catch {
+            logger.warning("Status could not be read from the store.", metadata: [LogKey.code: .string(error.code)])
+            return   // no watchdog ping: the store is not answering
+        }
+        let destinations = await delivery.snapshots()
+        var alerts: [String] = []
+        if let paused = intake.pausedReason { alerts.append("intake paused: \(paused)") }
+        for destination in destinations where destination.breakerOpen {
+            alerts.append("destination \(destination.destination) paused after \(destination.consecutiveFailures) failures")
+        }
+        if store.dead > 0 { alerts.append("\(store.dead) dead-lettered deliveries need an operator") }
+        let status = RuntimeStatus(
+            pid: CurrentProcess.pid, startedAt: startedAt, updatedAt: .now(), configurationGeneration: snapshot.generation,
+            intakePaused: intake.pausedReason, intakeBacklog: intake.backlog, receiptsBacklog: receipts.backlog,
+            transfersInFlight: delivery.transfersInFlight, destinations: destinations, store: store, alerts: alerts)
+        let directory = snapshot.configuration.stateDirectory
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try FileSystem.writeFileAtomically(Array(try encoder.encode(status)), to: directory + "/" + Self.statusFile, syncDirectory: false)
+            try FileSystem.writeFileAtomically(Array(Metrics.render(status).utf8), to: directory + "/" + Self.metricsFile, mode: 0o644, syncDirectory: false)
+        } catch {
+            logger.warning("Status file could not be written.", metadata: [LogKey.code: .string("\(error)")])
+        }
+        let open = destinations.filter(\.breakerOpen).count
+        notifier.status("pending \(store.pending), in flight \(status.transfersInFlight), dead letters \(store.dead), open breakers \(open)\(status.intakePaused.map { _ in ", intake paused" } ?? "")")
+        notifier.watchdog()
+    }
+}
+
+/// Prometheus text exposition of the status (counters and gauges; names prefixed `referral_router_`).
+enum Metrics {
+    static func render(_ status: RuntimeStatus) -> String {
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Int)]) {
+            lines.append("# HELP referral_router_\(name) \(help)")
+            lines.append("# TYPE referral_router_\(name) \(type)")
+            for sample in samples {
+                lines.append("referral_router_\(name)\(sample.labels.isEmpty ? "" : "{\(sample.labels)}") \(sample.value)")
+            }
+        }
+        metric("referrals_total", "counter", "Referrals committed, by receipt code.",
+               status.store.byReceipt.sorted { $0.key < $1.key }.map { ("receipt=\"\($0.key)\"", $0.value) })
+        metric("duplicates_total", "counter", "Duplicate referrals recorded and not queued.", [("", status.store.duplicates)])
+        metric("deliveries_pending", "gauge", "Deliveries waiting, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.pending) })
+        metric("deliveries_pending_immediate", "gauge", "Immediate deliveries waiting, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.pendingImmediate) })
+        metric("deliveries_delivered_total", "counter", "Deliveries made, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.delivered) })
+        metric("deliveries_dead_total", "counter", "Deliveries dead-lettered, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.dead) })
+        metric("oldest_pending_age_seconds", "gauge", "Age of the oldest waiting delivery, by destination.", status.store.destinations.map { destination in
+            let age = destination.oldestPendingAt.map { Int((status.updatedAt.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000) } ?? 0
+            return ("destination=\"\(destination.destination)\"", age)
+        })
+        metric("breaker_open", "gauge", "1 while a destination is paused by its circuit breaker.", status.destinations.map { ("destination=\"\($0.destination)\"", $0.breakerOpen ? 1 : 0) })
+        metric("transfers_in_flight", "gauge", "HTTPS transfers in flight.", [("", status.transfersInFlight)])
+        metric("intake_paused", "gauge", "1 while intake is paused (disk space, store).", [("", status.intakePaused == nil ? 0 : 1)])
+        metric("intake_backlog", "gauge", "Inbound files seen and not yet taken.", [("", status.intakeBacklog)])
+        metric("audit_events_total", "counter", "Events in the audit chain.", [("", status.store.auditEvents)])
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
