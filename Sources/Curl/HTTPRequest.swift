@@ -1,4 +1,5 @@
-/// One HTTPS request. Printing it shows the method, URL and sizes, never headers or the body.
+/// One HTTPS request. Printing it shows the method, the URL without credentials, query or
+/// fragment, and sizes; never headers or the body.
 public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable {
     public var method: HTTPMethod
     /// `https://` only; any other scheme fails with `.unsupportedScheme`.
@@ -34,10 +35,23 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
     }
 
     public var description: String {
-        "\(method.rawValue) \(url) (\(headers.count) headers, \(body.count) body bytes)"
+        "\(method.rawValue) \(printableURL) (\(headers.count) headers, \(body.count) body bytes)"
     }
 
     public var customMirror: Mirror {
-        Mirror(self, children: ["method": method, "url": url, "headerCount": headers.count, "bodyBytes": body.count])
+        Mirror(self, children: ["method": method, "url": printableURL, "headerCount": headers.count, "bodyBytes": body.count])
+    }
+
+    /// The URL without user information, query or fragment, which may carry credentials.
+    var printableURL: String {
+        var text = Substring(url)
+        if let cut = text.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            text = text[..<cut]
+        }
+        guard let schemeEnd = text.range(of: "://") else { return String(text) }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return String(text) }
+        return String(text[..<schemeEnd.upperBound] + rest[rest.index(after: at)...])
     }
 }

@@ -81,9 +81,11 @@ final class Transfer {
         options.set(CURLOPT_SSL_VERIFYHOST, verify ? 2 : 0)
         if let caFile = tls.caFile {
             options.set(CURLOPT_CAINFO, caFile)
-            // Trust only the given bundle: no extra CA directory from the build's defaults.
-            options.set(CURLOPT_CAPATH, pointer: nil)
         }
+        // Never a CA directory (Debian's libcurl defaults to /etc/ssl/certs): with caFile only
+        // that bundle is trusted, without it the system bundle file is (the same certificates
+        // as the directory). curl caches the parsed store only when no CA path is set.
+        options.set(CURLOPT_CAPATH, pointer: nil)
         options.set(CURLOPT_CA_CACHE_TIMEOUT, Self.wholeSeconds(configuration.caCacheTimeout, minimum: 0))
         if let certificate = tls.clientCertificateFile {
             options.set(CURLOPT_SSLCERT, certificate)

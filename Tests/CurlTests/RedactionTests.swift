@@ -53,6 +53,14 @@ import Testing
         #expect(response.description == "HTTP/1 202 (1 headers, 12 body bytes)")
     }
 
+    @Test func requestPrintsNoURLCredentialsQueryOrFragment() {
+        let request = HTTPRequest(url: "https://user:pa55@127.0.0.1:8443/referrals?token=abc#frag")
+        #expect(request.description == "POST https://127.0.0.1:8443/referrals (0 headers, 0 body bytes)")
+        let text = dumpText(request)
+        #expect(!text.contains("pa55") && !text.contains("abc") && !text.contains("frag"))
+        #expect(HTTPRequest(url: "https://a/b@c").description == "POST https://a/b@c (0 headers, 0 body bytes)")
+    }
+
     @Test func curlErrorDescriptionNamesKindAndCode() {
         #expect(CurlError(kind: .connect, curlCode: 7, message: "Failed to connect").description == "connect (curl 7): Failed to connect")
         #expect(CurlError(kind: .cancelled, message: "the task was cancelled").description == "cancelled: the task was cancelled")
