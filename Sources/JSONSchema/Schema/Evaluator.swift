@@ -16,6 +16,10 @@ struct Evaluator {
     var applicators: [String] = []
     /// Resources entered, outermost first (for `$dynamicRef`).
     var dynamicScope: [Int] = []
+    /// Nodes being evaluated right now. A schema whose references loop without moving into the
+    /// instance (`{"$ref": "#"}`) would otherwise recurse until the stack overflows.
+    var depth = 0
+    static let maxDepth = 400
 
     struct PendingError {
         var error: ValidationError
@@ -32,6 +36,16 @@ struct Evaluator {
     /// Evaluates node `index` against `instance`. When `evaluated` is non-nil, the members or
     /// items this (valid) evaluation covered are added to it.
     mutating func evaluate(_ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?) -> Bool {
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth {
+            if reporting {
+                report(
+                    nodes[index], keyword: nil,
+                    message: "cannot be validated: the schema's references loop or nest too deeply here")
+            }
+            return false
+        }
         // Fields are read in place: copying the whole node would retain all its strings.
         let keywords: [SchemaKeyword]
         switch nodes[index].body {

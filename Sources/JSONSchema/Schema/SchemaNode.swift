@@ -75,9 +75,10 @@ struct TypeSet: Sendable, Equatable {
     static let string = TypeSet(bits: 32)
     static let integer = TypeSet(bits: 64)
 
+    /// In message order: "null" last reads best ("a string or null").
     static let names: [(String, TypeSet)] = [
-        ("null", .null), ("boolean", .boolean), ("object", .object), ("array", .array), ("number", .number),
-        ("string", .string), ("integer", .integer),
+        ("object", .object), ("array", .array), ("string", .string), ("integer", .integer), ("number", .number),
+        ("boolean", .boolean), ("null", .null),
     ]
 
     func contains(_ other: TypeSet) -> Bool { bits & other.bits != 0 }
