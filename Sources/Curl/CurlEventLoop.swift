@@ -46,9 +46,31 @@ final class CurlEventLoop {
         return true
     }
 
+    /// A caller to answer: a transfer that ran (or was set up), or a request that never started.
+    private enum Answer {
+        case transfer(Transfer, Result<HTTPResponse, CurlError>)
+        case unstarted(TransferHandOff.Submission, Result<HTTPResponse, CurlError>)
+
+        var id: UInt64 {
+            switch self {
+            case .transfer(let transfer, _): transfer.id
+            case .unstarted(let submission, _): submission.id
+            }
+        }
+
+        func resume() {
+            switch self {
+            case .transfer(let transfer, let result): transfer.resume(result)
+            case .unstarted(let submission, let result): submission.continuation.resume(returning: result)
+            }
+        }
+    }
+
+    private static let cancelled = Result<HTTPResponse, CurlError>.failure(CurlError(kind: .cancelled, message: "the task was cancelled"))
+
     /// The loop: take new work, drive curl, hand back finished transfers, sleep in curl_multi_poll.
     private func run() {
-        var pending: [(Transfer?, TransferHandOff.Submission?, Result<HTTPResponse, CurlError>)] = []
+        var pending: [Answer] = []
         while true {
             let work = handOff.takeWork()
             if work.shutdownRequested {
@@ -58,14 +80,14 @@ final class CurlEventLoop {
             let cancelled = Set(work.cancellations)
             for submission in work.submissions {
                 if cancelled.contains(submission.id) {
-                    pending.append((nil, submission, .failure(CurlError(kind: .cancelled, message: "the task was cancelled"))))
+                    pending.append(.unstarted(submission, Self.cancelled))
                 } else if let failed = start(submission) {
-                    pending.append((failed.0, failed.0 == nil ? submission : nil, .failure(failed.1)))
+                    pending.append(failed)
                 }
             }
             for id in work.cancellations {
                 if let transfer = detach(id: id) {
-                    pending.append((transfer, nil, .failure(CurlError(kind: .cancelled, message: "the task was cancelled"))))
+                    pending.append(.transfer(transfer, Self.cancelled))
                 }
             }
 
@@ -79,7 +101,7 @@ final class CurlEventLoop {
                 let outcome = transfer.outcome(code: message.pointee.data.result)
                 if case .success(let response) = outcome { connections += response.newConnections }
                 _ = detach(id: transfer.id)
-                pending.append((transfer, nil, outcome))
+                pending.append(.transfer(transfer, outcome))
             }
             deliver(&pending, connections: connections)
 
@@ -92,41 +114,36 @@ final class CurlEventLoop {
     }
 
     /// Forgets finished transfers in the hand-off, then resumes their callers.
-    private func deliver(_ pending: inout [(Transfer?, TransferHandOff.Submission?, Result<HTTPResponse, CurlError>)],
-                         connections: Int) {
+    private func deliver(_ pending: inout [Answer], connections: Int) {
         guard !pending.isEmpty || connections > 0 else { return }
-        let ids = pending.map { $0.0?.id ?? $0.1?.id ?? 0 }
-        handOff.finish(ids, connectionsOpened: connections)
-        for (transfer, submission, result) in pending {
-            if let transfer {
-                transfer.resume(result)
-            } else if let submission {
-                submission.continuation.resume(returning: result)
-            }
+        handOff.finish(pending.map(\.id), connectionsOpened: connections)
+        for answer in pending {
+            answer.resume()
         }
         pending.removeAll(keepingCapacity: true)
     }
 
     /// Configures an easy handle for the submission and adds it to the multi handle.
-    /// On failure returns the error and the transfer, if one was made, for the caller to resume.
-    private func start(_ submission: TransferHandOff.Submission) -> (Transfer?, CurlError)? {
+    /// Returns the answer to give at once when it cannot start.
+    private func start(_ submission: TransferHandOff.Submission) -> Answer? {
         let url: ParsedURL
         switch ParsedURL.parse(submission.request.url) {
         case .success(let parsed): url = parsed
-        case .failure(let error): return (nil, error)
+        case .failure(let error): return .unstarted(submission, .failure(error))
         }
         guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
-            return (nil, CurlError(kind: .other, message: "curl_easy_init failed"))
+            return .unstarted(submission, .failure(CurlError(kind: .other, message: "curl_easy_init failed")))
         }
         let transfer = Transfer(submission: submission, easy: easy, url: url)
         if let failure = transfer.configure(share: share, configuration: configuration) {
             recycle(easy)
-            return (transfer, failure)
+            return .transfer(transfer, .failure(failure))
         }
         let added = curl_multi_add_handle(multi, easy)
         guard added == CURLM_OK else {
             recycle(easy)
-            return (transfer, CurlError(kind: .other, message: "curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(added)))"))
+            return .transfer(transfer, .failure(CurlError(
+                kind: .other, message: "curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(added)))")))
         }
         running[easy] = transfer
         runningByID[transfer.id] = easy
@@ -158,10 +175,9 @@ final class CurlEventLoop {
     /// Fails everything with `.shutdown` and frees every curl handle.
     private func shutDown(queued: [TransferHandOff.Submission]) {
         let shutdown = Result<HTTPResponse, CurlError>.failure(CurlError(kind: .shutdown, message: "the HTTP client was shut down"))
-        var pending: [(Transfer?, TransferHandOff.Submission?, Result<HTTPResponse, CurlError>)] =
-            queued.map { (nil, $0, shutdown) }
+        var pending: [Answer] = queued.map { .unstarted($0, shutdown) }
         for id in Array(runningByID.keys) {
-            if let transfer = detach(id: id) { pending.append((transfer, nil, shutdown)) }
+            if let transfer = detach(id: id) { pending.append(.transfer(transfer, shutdown)) }
         }
         deliver(&pending, connections: 0)
         for submission in handOff.finishLoop() {

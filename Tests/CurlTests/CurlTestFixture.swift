@@ -1,5 +1,6 @@
 import Curl
 import Foundation
+import Synchronization
 import TestSupport
 
 /// Shared parts for the Curl tests: one PKI per test process (read-only once made) and a
@@ -7,8 +8,17 @@ import TestSupport
 enum CurlTestFixture {
     static let pkiResult: Result<TestPKI, any Error> = Result {
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "curl-tests-pki")
+        pkiDirectory.withLock { $0 = directory }
+        // The PKI lives as long as the test process; remove it when the process exits.
+        atexit {
+            if let directory = CurlTestFixture.pkiDirectory.withLock({ $0 }) {
+                TestPaths.removeDirectory(directory)
+            }
+        }
         return try TestPKI.make(in: directory, expiringInDays: 5)
     }
+
+    private static let pkiDirectory = Mutex<String?>(nil)
 
     static func pki() throws -> TestPKI {
         try pkiResult.get()
