@@ -51,10 +51,13 @@ extension RouterConfiguration {
         let root = ConfigTable.root(of: file, problems: problems)
 
         let router = root.table("router") ?? ConfigTable(file: file, path: "router", members: [], problems: problems)
+        // Read even when overridden, so they are checked and never reported as unknown.
+        let configuredState = overrides.stateDirectory == nil ? router.requiredString("state_directory") : router.string("state_directory")
+        let configuredSpool = overrides.spoolDirectory == nil ? router.requiredString("spool_directory") : router.string("spool_directory")
         let stateDirectory = overrides.stateDirectory.map { absolutePath($0, relativeTo: FileManager.default.currentDirectoryPath) }
-            ?? router.requiredString("state_directory").map { absolutePath($0, relativeTo: directory) } ?? ""
+            ?? configuredState.map { absolutePath($0, relativeTo: directory) } ?? ""
         let spoolDirectory = overrides.spoolDirectory.map { absolutePath($0, relativeTo: FileManager.default.currentDirectoryPath) }
-            ?? router.requiredString("spool_directory").map { absolutePath($0, relativeTo: directory) } ?? ""
+            ?? configuredSpool.map { absolutePath($0, relativeTo: directory) } ?? ""
         let schemaName = router.string("schema", default: "referral.schema.json")
         let routeNames = router.stringArray("route_files", default: ["rules.toml"])
         let shutdownDrain = router.seconds("shutdown_drain_seconds", default: 20, range: 0...3600)
