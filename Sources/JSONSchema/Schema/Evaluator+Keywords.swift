@@ -342,8 +342,19 @@ extension Evaluator {
     private mutating func evaluateMembers(
         _ members: ObjectMembers, of nodeIndex: Int, _ object: JSONObject, _ evaluated: inout EvaluatedSet?
     ) -> Bool {
+        // Members are borrowed from the buffer rather than copied (a copy retains key and value).
+        object.members.withUnsafeBufferPointer { buffer in
+            evaluateMembers(members, of: nodeIndex, buffer, &evaluated)
+        }
+    }
+
+    private mutating func evaluateMembers(
+        _ members: ObjectMembers, of nodeIndex: Int, _ buffer: UnsafeBufferPointer<JSONObject.Member>,
+        _ evaluated: inout EvaluatedSet?
+    ) -> Bool {
         var valid = true
-        for (position, member) in object.members.enumerated() {
+        for position in buffer.indices {
+            let member = buffer[position]
             var matched = false
             if let property = members.property(named: member.key) {
                 matched = true

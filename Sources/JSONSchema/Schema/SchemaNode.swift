@@ -139,8 +139,10 @@ struct ObjectMembers: Sendable {
 
     func property(named name: String) -> Int? {
         if let propertyIndex { return propertyIndex[name].map { properties[$0].node } }
-        for property in properties where property.name == name { return property.node }
-        return nil
+        return properties.withUnsafeBufferPointer { buffer in
+            for position in buffer.indices where buffer[position].name == name { return buffer[position].node }
+            return nil
+        }
     }
 }
 
