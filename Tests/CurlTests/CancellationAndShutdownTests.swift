@@ -85,6 +85,43 @@ import TestSupport
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func cancellationsRacingCompletionsAllAnswer() async throws {
+        // Cancel at random moments: before hand-over, while queued, while running, after the
+        // answer. Every caller must get exactly one answer, and nothing may stay counted.
+        try await CurlTestFixture.withPartner { partner, pki in
+            let client = try HTTPClient()
+            defer { client.shutdown() }
+            let request = HTTPRequest(url: partner.url(path: "/race"), tls: CurlTestFixture.trustingTLS(pki))
+            var tasks: [Task<HTTPResponse, any Error>] = []
+            for _ in 0..<200 {
+                let task = Task { try await client.send(request) }
+                tasks.append(task)
+                let delay = Int.random(in: 0...3)
+                Task {
+                    if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+                    task.cancel()
+                }
+            }
+            var succeeded = 0
+            var cancelled = 0
+            for task in tasks {
+                switch await task.result {
+                case .success(let response):
+                    #expect(response.status == 202)
+                    succeeded += 1
+                case .failure(let error):
+                    #expect((error as? CurlError)?.kind == .cancelled, "\(error)")
+                    cancelled += 1
+                }
+            }
+            #expect(succeeded + cancelled == 200)
+            #expect(client.transfersInFlight == 0)
+            // Whatever was cancelled, the client still works.
+            #expect(try await client.send(request).status == 202)
+        }
+    }
+
     @Test func manyClientsComeAndGo() async throws {
         // Each client owns a thread and curl handles; dropping one must free them and stop its loop.
         try await CurlTestFixture.withPartner { partner, pki in
