@@ -184,7 +184,7 @@ struct FormatTests {
             try Schema(schema, options: options)
         } throws: { error in
             guard let error = error as? SchemaError else { return false }
-            return error.message == #"unknown format "nhs-numbr" at /properties/child/properties/nhsNumber/format"#
+            return error.message == #"unknown format "nhs-numbr" at /properties/child/properties/nhsNumber"#
                 && error.schemaLocation == "#/properties/child/properties/nhsNumber/format"
         }
     }

@@ -106,7 +106,10 @@ extension SchemaCompiler {
         if options.assertFormats, vocabularies.contains(.format), let format = object["format"] {
             guard case .string(let name) = format else { throw failure("format", "format must be a string") }
             guard let kind = FormatKind(rawValue: name) else {
-                throw failure("format", "unknown format \"\(name)\"")
+                // Named by the subschema that uses it: "unknown format "x" at /properties/y".
+                throw SchemaError(
+                    message: "unknown format \"\(name)\" at \(JSONPointer(tokens: location.pointer))",
+                    schemaLocation: absoluteLocation + "/format")
             }
             keywords.append(.format(kind))
         }
