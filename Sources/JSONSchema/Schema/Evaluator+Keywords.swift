@@ -5,7 +5,7 @@ extension Evaluator {
     ) -> Bool {
         switch keyword {
         case .ref(let target):
-            return evaluateInPlace(target, instance, &evaluated, path: "$ref")
+            return evaluateInPlace(target, instance, &evaluated, keyword: "$ref")
 
         case .dynamicRef(let target, let anchor, _):
             var resolved = target
@@ -17,7 +17,7 @@ extension Evaluator {
                     }
                 }
             }
-            return evaluateInPlace(resolved, instance, &evaluated, path: "$dynamicRef")
+            return evaluateInPlace(resolved, instance, &evaluated, keyword: "$dynamicRef")
 
         case .type(let types):
             if types.matches(instance) { return true }
@@ -183,7 +183,7 @@ extension Evaluator {
         case .allOf(let children):
             var valid = true
             for (position, child) in children.enumerated() {
-                if !evaluateInPlace(child, instance, &evaluated, path: "allOf", String(position)) {
+                if !evaluateInPlace(child, instance, &evaluated, keyword: "allOf", detailIndex: position) {
                     valid = false
                     if !reporting { return false }
                 }
@@ -236,7 +236,8 @@ extension Evaluator {
             guard case .object(let object) = instance else { return true }
             var valid = true
             for dependent in dependents where object.position(of: dependent.property) != nil {
-                if !evaluateInPlace(dependent.node, instance, &evaluated, path: "dependentSchemas", dependent.property) {
+                if !evaluateInPlace(
+                    dependent.node, instance, &evaluated, keyword: "dependentSchemas", detail: dependent.property) {
                     valid = false
                     if !reporting { return false }
                 }
@@ -302,7 +303,7 @@ extension Evaluator {
                     reportChild(
                         nodes[nodeIndex], keyword: "unevaluatedItems", token: String(position), position: position,
                         message: "this item is not allowed here (too many items)")
-                } else if evaluateChild(child, element, token: String(position), position: position, path: "unevaluatedItems") {
+                } else if evaluateChild(child, element, memberKey: nil, position: position, keyword: "unevaluatedItems") {
                     evaluated?.insert(position)
                 } else {
                     valid = false
@@ -321,7 +322,8 @@ extension Evaluator {
                     reportChild(
                         nodes[nodeIndex], keyword: "unevaluatedProperties", token: member.key, position: position,
                         message: "\(Self.quote(member.key)) is not an allowed field here")
-                } else if evaluateChild(child, member.value, token: member.key, position: position, path: "unevaluatedProperties") {
+                } else if evaluateChild(
+                    child, member.value, memberKey: member.key, position: position, keyword: "unevaluatedProperties") {
                     evaluated?.insert(position)
                 } else {
                     valid = false
@@ -358,7 +360,9 @@ extension Evaluator {
             var matched = false
             if let property = members.property(named: member.key) {
                 matched = true
-                if !evaluateChild(property, member.value, token: member.key, position: position, path: "properties", member.key) {
+                if !evaluateChild(
+                    property, member.value, memberKey: member.key, position: position, keyword: "properties",
+                    detail: member.key) {
                     valid = false
                     if !reporting { return false }
                 }
@@ -377,8 +381,8 @@ extension Evaluator {
                 case .matched:
                     matched = true
                     if !evaluateChild(
-                        pattern.node, member.value, token: member.key, position: position, path: "patternProperties",
-                        pattern.regex.source)
+                        pattern.node, member.value, memberKey: member.key, position: position,
+                        keyword: "patternProperties", detail: pattern.regex.source)
                     {
                         valid = false
                         if !reporting { return false }
@@ -394,7 +398,7 @@ extension Evaluator {
                         nodes[nodeIndex], keyword: "additionalProperties", token: member.key, position: position,
                         message: "\(Self.quote(member.key)) is not an allowed field here")
                 } else if !evaluateChild(
-                    additional, member.value, token: member.key, position: position, path: "additionalProperties")
+                    additional, member.value, memberKey: member.key, position: position, keyword: "additionalProperties")
                 {
                     valid = false
                     if !reporting { return false }
@@ -412,8 +416,8 @@ extension Evaluator {
         for (position, element) in elements.enumerated() {
             if position < items.prefix.count {
                 if !evaluateChild(
-                    items.prefix[position], element, token: String(position), position: position, path: "prefixItems",
-                    String(position))
+                    items.prefix[position], element, memberKey: nil, position: position, keyword: "prefixItems",
+                    detailIndex: position)
                 {
                     valid = false
                     if !reporting { return false }
@@ -425,7 +429,7 @@ extension Evaluator {
                     reportChild(
                         nodes[nodeIndex], keyword: "items", token: String(position), position: position,
                         message: "this item is not allowed here (at most \(items.prefix.count) items)")
-                } else if !evaluateChild(rest, element, token: String(position), position: position, path: "items") {
+                } else if !evaluateChild(rest, element, memberKey: nil, position: position, keyword: "items") {
                     valid = false
                     if !reporting { return false }
                 }

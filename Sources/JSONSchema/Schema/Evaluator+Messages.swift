@@ -9,7 +9,7 @@ extension Evaluator {
         branch name: String
     ) -> Bool {
         let mark = errors.count
-        let valid = evaluateInPlace(branch, instance, &evaluated, path: name)
+        let valid = evaluateInPlace(branch, instance, &evaluated, keyword: name)
         guard reporting, !valid else { return valid }
         if let custom = nodes[nodeIndex].errorMessage {
             errors.removeSubrange(mark...)
@@ -83,7 +83,7 @@ extension Evaluator {
         // Explain with the closest branch: one whose errors are not about the value's own type.
         var best: [PendingError]?
         for (position, child) in children.enumerated() {
-            let produced = branchErrors(child, instance, path: keyword, String(position))
+            let produced = branchErrors(child, instance, keyword: keyword, detailIndex: position)
             let wrongShape = produced.contains { pending in
                 pending.order == instancePositions
                     && ["type", "const", "enum", "false"].contains(pending.error.keyword)

@@ -80,43 +80,59 @@ struct Evaluator {
         return valid
     }
 
-    /// Evaluates `index` in place (same instance location) under a keyword path.
+    /// Evaluates `index` in place (same instance location) under the keyword path
+    /// `keyword[/detail]` (`detailIndex` is a detail given as a number, formatted only when
+    /// reporting: the fast path must not allocate).
     mutating func evaluateInPlace(
-        _ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?, path: String...
+        _ index: Int, _ instance: JSONValue, _ evaluated: inout EvaluatedSet?, keyword: String,
+        detail: String? = nil, detailIndex: Int? = nil
     ) -> Bool {
-        if reporting {
-            keywordTokens.append(contentsOf: path)
-            applicators.append(path.first ?? "")
-        }
+        let pushed = reporting ? pushKeyword(keyword, detail: detail, detailIndex: detailIndex) : 0
         var child: EvaluatedSet? = evaluated != nil ? EvaluatedSet() : nil
         let valid = evaluate(index, instance, &child)
-        if reporting {
-            keywordTokens.removeLast(path.count)
-            applicators.removeLast()
-        }
+        if pushed > 0 { popKeyword(pushed) }
         if valid, let child { evaluated?.formUnion(child) }
         return valid
     }
 
-    /// Evaluates `index` on a member or element of the instance.
+    /// Evaluates `index` on a member (`memberKey`) or element (nil key) of the instance.
     mutating func evaluateChild(
-        _ index: Int, _ child: JSONValue, token: String, position: Int, path: String...
+        _ index: Int, _ child: JSONValue, memberKey: String?, position: Int, keyword: String, detail: String? = nil,
+        detailIndex: Int? = nil
     ) -> Bool {
+        var pushed = 0
         if reporting {
-            keywordTokens.append(contentsOf: path)
-            applicators.append(path.first ?? "")
-            instanceTokens.append(token)
+            pushed = pushKeyword(keyword, detail: detail, detailIndex: detailIndex)
+            instanceTokens.append(memberKey ?? String(position))
             instancePositions.append(position)
         }
         var none: EvaluatedSet? = nil
         let valid = evaluate(index, child, &none)
         if reporting {
-            keywordTokens.removeLast(path.count)
-            applicators.removeLast()
+            popKeyword(pushed)
             instanceTokens.removeLast()
             instancePositions.removeLast()
         }
         return valid
+    }
+
+    private mutating func pushKeyword(_ keyword: String, detail: String?, detailIndex: Int?) -> Int {
+        keywordTokens.append(keyword)
+        applicators.append(keyword)
+        if let detail {
+            keywordTokens.append(detail)
+            return 2
+        }
+        if let detailIndex {
+            keywordTokens.append(String(detailIndex))
+            return 2
+        }
+        return 1
+    }
+
+    private mutating func popKeyword(_ count: Int) {
+        keywordTokens.removeLast(count)
+        applicators.removeLast()
     }
 
     /// Runs `body` without recording errors (probing a branch), restoring the mode afterwards.
@@ -131,16 +147,14 @@ struct Evaluator {
     }
 
     /// Evaluates a branch in reporting mode and returns its errors without keeping them.
-    mutating func branchErrors(_ index: Int, _ instance: JSONValue, path: String...) -> [PendingError] {
+    mutating func branchErrors(_ index: Int, _ instance: JSONValue, keyword: String, detailIndex: Int) -> [PendingError] {
         let mark = errors.count
         let wasReporting = reporting
         reporting = true
-        keywordTokens.append(contentsOf: path)
-        applicators.append(path.first ?? "")
+        let pushed = pushKeyword(keyword, detail: nil, detailIndex: detailIndex)
         var none: EvaluatedSet? = nil
         _ = evaluate(index, instance, &none)
-        keywordTokens.removeLast(path.count)
-        applicators.removeLast()
+        popKeyword(pushed)
         reporting = wasReporting
         let produced = Array(errors[mark...])
         errors.removeSubrange(mark...)
