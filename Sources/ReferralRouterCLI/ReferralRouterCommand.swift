@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinuxSystem
 import ReferralRouter
 
 @main
@@ -21,6 +22,22 @@ struct ReferralRouterCommand: AsyncParsableCommand {
             """,
         subcommands: [RunCommand.self, ValidateCommand.self, CheckConfigCommand.self, RouteCommand.self, StatusCommand.self, AuditCommand.self]
     )
+
+    /// Unblocks the signals the daemon handles before anything else runs, whatever mask the parent
+    /// left (threads created later inherit this one), then dispatches as ArgumentParser would.
+    static func main() async {
+        SignalMask.unblock([SIGTERM, SIGINT, SIGHUP])
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `--config DIR`, shared by every command.

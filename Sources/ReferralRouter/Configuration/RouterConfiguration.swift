@@ -98,14 +98,18 @@ extension RouterConfiguration {
         }
 
         var routeFiles: [TOMLFile] = []
+        var unreadableRouteFile = false
         for name in routeNames {
             do {
                 routeFiles.append(try readTOML(named: name, in: directory, shownAs: shownDirectory))
             } catch {
                 error.problems.forEach(problems.add)
+                unreadableRouteFile = true
             }
         }
-        let routing = RoutingPolicy.read(files: routeFiles, destinations: destinations, schema: schema, problems: problems)
+        // With a route file missing, "no rule reaches X" would be noise hiding the real problem.
+        let routing = RoutingPolicy.read(files: routeFiles, destinations: destinations, schema: schema, problems: problems,
+                                         checkCoverage: !unreadableRouteFile)
 
         guard problems.isEmpty, let schema else { throw ConfigurationError(problems: problems.problems) }
         return RouterConfiguration(

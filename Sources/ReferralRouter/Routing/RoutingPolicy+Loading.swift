@@ -4,7 +4,7 @@ extension RoutingPolicy {
     /// Reads `[[rule]]`, `[[fields]]`, `[basis.*]`, `[safety_net]`, `[consent]`, `[priority]` and
     /// `[ordering]` from the route files and checks them against the destinations and the schema.
     static func read(files: [TOMLFile], destinations: [DestinationConfiguration], schema: ReferralSchema?,
-                     problems: ProblemLog) -> RoutingPolicy {
+                     problems: ProblemLog, checkCoverage: Bool = true) -> RoutingPolicy {
         var rules: [RouteRule] = []
         var policies: [FieldPolicy] = []
         var bases: [String: String] = [:]
@@ -75,7 +75,9 @@ extension RoutingPolicy {
         let policy = RoutingPolicy(rules: rules, fieldPolicies: policies, bases: bases, safetyNet: safetyNet,
                                    consent: consent, priority: priority, orderings: orderings,
                                    destinationTypes: destinationTypes, destinationFormats: destinationFormats)
-        policy.checkCoverage(destinations: destinations, ruleTables: ruleTables, files: files, problems: problems)
+        if checkCoverage {
+            policy.checkCoverage(destinations: destinations, ruleTables: ruleTables, files: files, problems: problems)
+        }
         return policy
     }
 
