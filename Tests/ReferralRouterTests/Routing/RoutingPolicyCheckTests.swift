@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import ReferralRouter
+
+/// check-config's policy checks: each mistake is caught and located.
+struct RoutingPolicyCheckTests {
+    @Test func ruleNamingAnUnknownDestination() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", #"send_to = ["la-front-door", "police-ppu"]"#, with: #"send_to = ["la-front-door", "police"]"#)
+        let problem = try #require(fixture.problems().first { $0.message.contains("unknown destination \"police\"") })
+        #expect(problem.key == "rule[0].send_to")
+        #expect(problem.line == (try fixture.line(of: #"send_to = ["la-front-door", "police"]"#, in: "rules.toml")))
+    }
+
+    @Test func conditionOnAFieldTheSchemaDoesNotDefine() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", #"{ field = "concern.crimeSuspected", equals = true }"#,
+                            with: #"{ field = "concern.crimeSuspect", equals = true }"#)
+        let problem = try #require(fixture.problems().first)
+        #expect(problem.message == "\"concern.crimeSuspect\" is not a field the schema defines")
+        #expect(problem.key.hasPrefix("rule[0].when.any[1]"))
+        #expect(problem.line == (try fixture.line(of: "any = [", in: "rules.toml")), "located at the condition's table")
+    }
+
+    @Test func allowListPathTheSchemaDoesNotDefine() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", #""child.upn", "child.school","#, with: #""child.upnn", "child.school","#)
+        let problems = fixture.problems()
+        #expect(problems.count == 1)
+        #expect(problems.first?.message == "\"child.upnn\" is not a field the schema defines")
+    }
+
+    @Test func elementConditionsAreCheckedRelativeToTheElement() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", #"household = { field = "hasParentalResponsibility""#, with: #"household = { field = "hasParentalResp""#)
+        #expect(fixture.problems().first?.message == "\"hasParentalResp\" is not a field the schema defines")
+    }
+
+    @Test func destinationNoRuleReaches() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.append(to: "router.toml", """
+            [[destination]]
+            id = "forgotten"
+            partner_type = "health"
+            url = "https://127.0.0.1:9446/x"
+            """)
+        let messages = fixture.problems().map(\.message)
+        #expect(messages.contains("destination \"forgotten\" is reached by no rule"))
+        #expect(!messages.contains { $0.contains("\"forgotten\" has no field policy") }, "the health policy covers it")
+    }
+
+    @Test func destinationWithoutAFieldPolicyIsNeverSentWholeByDefault() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", "[[fields]]\npartner_type = \"police\"", with: "[[fields]]\ndestination = \"no-such\"")
+        let messages = fixture.problems().map(\.message)
+        #expect(messages.contains("names unknown destination \"no-such\""))
+        #expect(messages.contains { $0.hasPrefix("destination \"police-ppu\" has no field policy") })
+    }
+
+    @Test func matchedMayOnlyReadEarlierRules() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", "{ matched = \"R2\" },\n  { field = \"concern.categories\", any_of = [\"injury", with: "{ matched = \"R4\" },\n  { field = \"concern.categories\", any_of = [\"injury")
+        #expect(fixture.problems().first?.message.contains("refers to rule \"R4\", which is not defined before this rule") == true)
+    }
+
+    @Test func undeclaredBasisAndMissingSafetyNet() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", "basis = \"public-task\"\nsend_to", with: "basis = \"public-interest\"\nsend_to")
+        try fixture.replace(in: "rules.toml", "[safety_net]\ndestination = \"la-front-door\"\nfield = \"urgency.level\"\nvalues = [\"immediate\"]\nbasis = \"safeguarding\"", with: "")
+        let messages = fixture.problems().map(\.message)
+        #expect(messages.contains("\"public-interest\" is not declared under [basis.public-interest]"))
+        #expect(messages.contains { $0.hasPrefix("[safety_net] is required") })
+    }
+
+    @Test func returningRuleCannotAlsoSend() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", "return = \"RETURNED\"", with: "return = \"RETURNED\"\nsend_to = [\"la-front-door\"]")
+        #expect(fixture.problems().contains { $0.message.contains("a returning rule cannot also send") })
+    }
+}
