@@ -115,6 +115,7 @@ actor DestinationWorker {
         let attempt = delivery.attempts + 1
         var retryAt: ContinuousClock.Instant?
         let record: DeliveryAttemptRecord.Result
+        let code: String
         let event: PipelineEvent
 
         switch outcome {
@@ -125,29 +126,32 @@ actor DestinationWorker {
         case .delivered(let status):
             breaker.recordSuccess(maximum: settings.maxInFlight)
             record = .delivered(status: status, remoteReference: remoteReference(result))
+            code = "delivered"
             event = .delivered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
                                latencyMilliseconds: Int(wallNow.millisecondsSinceEpoch - delivery.acceptedAt.millisecondsSinceEpoch))
             checkCertificateExpiry()
-        case .deadLetter(let code, let status, let reason):
+        case .deadLetter(let deadCode, let status, let reason):
             breaker.recordSuccess(maximum: settings.maxInFlight)   // the partner answered: it is up
             record = .deadLettered(reason: reason, status: status)
-            event = .deadLettered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status, code: code)
+            code = deadCode
+            event = .deadLettered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status, code: deadCode)
         case .retry, .retrySlowly:
-            let (code, status, retryAfter, alert) = outcome.retryDetails
+            let (retryCode, status, retryAfter, alert) = outcome.retryDetails
             if breaker.recordFailure(now: .now) {
                 logger.record(.alert(code: "breaker_open", destination: destination,
                                      message: "Destination paused after \(breaker.consecutiveFailures) consecutive failures; one probe will be sent after \(Int(settings.breakerCooldown.seconds)) s."))
             }
             if let alert {
-                logger.record(.alert(code: code, destination: destination, message: alert))
+                logger.record(.alert(code: retryCode, destination: destination, message: alert))
             }
             let tooMany = settings.maxAttempts > 0 && attempt >= settings.maxAttempts
             let tooOld = wallNow.millisecondsSinceEpoch - delivery.acceptedAt.millisecondsSinceEpoch > Int64(settings.maxAge.seconds * 1000)
             if tooMany || tooOld {
                 let why = tooMany ? "gave up after \(attempt) attempts" : "not delivered within \(Int(settings.maxAge.seconds / 3600)) hours"
                 record = .deadLettered(reason: "\(why); last error: \(errorText(result))", status: status)
+                code = tooMany ? "max_attempts" : "max_age"
                 event = .deadLettered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
-                                      code: tooMany ? "max_attempts" : "max_age")
+                                      code: code)
             } else {
                 let delay: Duration
                 if alert != nil {
@@ -156,16 +160,17 @@ actor DestinationWorker {
                     delay = RetryPolicy(settings).delay(afterFailedAttempts: attempt, retryAfter: retryAfter, using: &random)
                 }
                 retryAt = .now + delay
-                record = .willRetry(at: wallNow.adding(delay), error: "\(code): \(errorText(result))", status: status)
+                record = .willRetry(at: wallNow.adding(delay), error: "\(retryCode): \(errorText(result))", status: status)
+                code = retryCode
                 event = .retry(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
-                               code: code, delayMilliseconds: Int(delay.seconds * 1000))
+                               code: retryCode, delayMilliseconds: Int(delay.seconds * 1000))
             }
         }
 
         do {
             try await recorder.submit(DeliveryAttemptRecord(
                 deliveryID: id, referralRowID: delivery.referralRowID, referralId: delivery.referralId, agency: delivery.agency,
-                destination: destination, attempt: attempt, result: record, at: wallNow))
+                destination: destination, attempt: attempt, result: record, code: code, at: wallNow))
         } catch {
             let storeError = (error as? StoreError) ?? .other(String(describing: error))
             if !storeError.isTransient { onFatal(storeError) }

@@ -15,7 +15,7 @@ struct ReferralPreparer: Sendable {
         case .valid(let parsed), .invalid(let parsed, _): document = parsed.root
         case .unreadable: document = nil
         }
-        let (referralId, fromDocument) = Self.referralId(in: document, hash: hash)
+        let (referralId, fromDocument) = Self.referralId(in: document, hash: hash, agency: agency)
         let decision: RoutingDecision
         if let document {
             decision = router.route(RoutingInput(referral: document, referralId: referralId, sourceAgency: agency,
@@ -53,12 +53,13 @@ struct ReferralPreparer: Sendable {
     }
 
     /// The document's `referralId` when it is a safe identifier (it names receipt files), else one
-    /// derived from the content.
-    static func referralId(in document: JSONValue?, hash: [UInt8]) -> (String, Bool) {
+    /// derived from the agency and the content (so the same unidentified file from two agencies is
+    /// two referrals, each with its own idempotency keys).
+    static func referralId(in document: JSONValue?, hash: [UInt8], agency: String) -> (String, Bool) {
         if let text = document?["referralId"]?.stringValue, isSafeIdentifier(text), !text.hasPrefix("unidentified-") {
             return (text.lowercased(), true)
         }
-        return ("unidentified-" + Digest.hex(hash.prefix(8)), false)
+        return ("unidentified-" + Digest.hex(Digest.sha256(Array(agency.utf8) + [0x0a] + hash).prefix(8)), false)
     }
 
     static func isSafeIdentifier(_ text: String) -> Bool {

@@ -57,7 +57,7 @@ public enum IntakeCommitResult: Sendable {
     /// The same agency already sent exactly this content: recorded, not queued twice.
     case duplicateContent(originalReferralId: String)
     /// A different document reuses an accepted `referralId`: stored as rejected with this reason.
-    case conflictingReferralId(StoredReferral)
+    case conflictingReferralId(StoredReferral, issue: ValidationIssue)
 }
 
 public struct StoredReferral: Sendable {
@@ -112,7 +112,30 @@ public struct DeliveryAttemptRecord: Sendable {
     /// 1-based number of this attempt.
     public var attempt: Int
     public var result: Result
+    /// A short fixed code (`delivered`, `http_503`, `connect`, `max_age`, ...): all the audit keeps,
+    /// since a partner's answer text may echo personal data.
+    public var code: String
     public var at: Timestamp
+
+    /// `code` defaults to one derived from the result (the text before the first `:` of a retry's error).
+    public init(deliveryID: Int64, referralRowID: Int64, referralId: String, agency: String, destination: String,
+                attempt: Int, result: Result, code: String? = nil, at: Timestamp) {
+        self.deliveryID = deliveryID
+        self.referralRowID = referralRowID
+        self.referralId = referralId
+        self.agency = agency
+        self.destination = destination
+        self.attempt = attempt
+        self.result = result
+        self.at = at
+        self.code = code ?? {
+            switch result {
+            case .delivered: "delivered"
+            case .willRetry(_, let error, let status): status.map { "http_\($0)" } ?? String(error.prefix { $0 != ":" && $0 != " " }.prefix(32))
+            case .deadLettered(_, let status): status.map { "http_\($0)" } ?? "dead-lettered"
+            }
+        }()
+    }
 }
 
 /// The queue: durable referrals, deliveries and their audit, behind a small protocol so a

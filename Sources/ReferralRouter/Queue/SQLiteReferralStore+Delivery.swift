@@ -62,7 +62,7 @@ extension SQLiteReferralStore {
                     try db.execute(sql: """
                         UPDATE delivery SET attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
                         """, arguments: [attempt.attempt, next.millisecondsSinceEpoch, error, status, attempt.deliveryID])
-                    detail["error"] = .string(error)
+                    detail["code"] = .string(attempt.code)
                     if let status { detail["status"] = .number(JSONNumber(status)) }
                     detail["nextAttemptAt"] = .string(next.rfc3339)
                     events.append(AuditEvent(kind: .retry, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
@@ -71,7 +71,7 @@ extension SQLiteReferralStore {
                     try db.execute(sql: """
                         UPDATE delivery SET state = 'dead', attempts = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
                         """, arguments: [attempt.attempt, reason, status, attempt.deliveryID])
-                    detail["reason"] = .string(reason)
+                    detail["code"] = .string(attempt.code)
                     if let status { detail["status"] = .number(JSONNumber(status)) }
                     events.append(AuditEvent(kind: .deadLettered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
                                              destination: attempt.destination, outcome: "dead-lettered", detail: detail))

@@ -6,8 +6,33 @@ extension SQLiteReferralStore {
     public func commitIntake(_ records: [IntakeRecord]) async throws(StoreError) -> [IntakeCommitResult] {
         let chain = self.chain
         return try await write { db in
-            try records.map { try Self.commit($0, chain: chain, db: db) }
+            try records.map { try Self.commitIsolated($0, chain: chain, db: db) }
         }
+    }
+
+    /// Each record in its own savepoint: one record the database refuses (a constraint it breaks)
+    /// is stored as rejected with the reason instead, and never takes the rest of the batch with it.
+    /// I/O and disk-full errors still fail the whole batch (nothing is half-committed).
+    private static func commitIsolated(_ record: IntakeRecord, chain: AuditChain, db: Database) throws -> IntakeCommitResult {
+        var result: IntakeCommitResult?
+        do {
+            try db.inSavepoint {
+                result = try commit(record, chain: chain, db: db)
+                return .commit
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            var refused = record
+            let reason = "The referral could not be queued (the database refused it: \(error.message ?? "constraint")). It has been kept; tell the router's operators."
+            refused.decision = RoutingDecision(receipt: .rejected, reasons: [reason], safetyNet: nil, rules: record.decision.rules,
+                                               deliveries: [], notSent: [], priority: record.decision.priority)
+            refused.issues.append(ValidationIssue(pointer: "", keyword: "queue", message: reason, line: nil, column: nil, schemaLocation: nil))
+            try db.inSavepoint {
+                result = try commit(refused, chain: chain, db: db)
+                return .commit
+            }
+        }
+        guard let result else { throw StoreError.other("intake commit produced no result") }
+        return result
     }
 
     /// One record inside the batch transaction. Duplicate checks see earlier records of the same batch.
@@ -31,18 +56,31 @@ extension SQLiteReferralStore {
         }
 
         var record = record
-        var conflicting = false
+        var conflict: ValidationIssue?
         if record.referralIdFromDocument, record.decision.receipt != .rejected,
            let earlier = try Row.fetchOne(db, sql: """
-               SELECT agency, received_at FROM referral WHERE referral_id = ? AND has_document_id = 1 AND receipt_code != 'REJECTED' LIMIT 1
+               SELECT id, agency, received_at, content_sha256 FROM referral
+               WHERE referral_id = ? AND has_document_id = 1 AND receipt_code != 'REJECTED' LIMIT 1
                """, arguments: [record.referralId]) {
+            // The same referral (same id, same bytes) from another agency too: a duplicate, recorded
+            // and not queued twice.
+            if (earlier["content_sha256"] as Data) == hash {
+                try db.execute(sql: """
+                    INSERT INTO duplicate (agency, source_name, content_sha256, original, detected_at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [record.agency, record.source.name, hash, earlier["id"] as Int64, record.receivedAt.millisecondsSinceEpoch])
+                try appendAudit([AuditEvent(kind: .duplicate, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
+                                            outcome: "duplicate-referral-id", detail: ["sha256": .string(Digest.hex(record.contentHash))])],
+                                chain: chain, db: db)
+                return .duplicateContent(originalReferralId: record.referralId)
+            }
             let when = Timestamp(millisecondsSinceEpoch: earlier["received_at"]).rfc3339
             let reason = "A different referral with referralId \(record.referralId) was already received at \(when). Give each referral its own referralId; to add information to a referral, send a new one that refers to it."
             record.decision = RoutingDecision(receipt: .rejected, reasons: [reason], safetyNet: nil, rules: record.decision.rules,
                                               deliveries: [], notSent: [], priority: record.decision.priority)
-            record.issues.append(ValidationIssue(pointer: "/referralId", keyword: "uniqueReferralId", message: reason,
-                                                 line: nil, column: nil, schemaLocation: nil))
-            conflicting = true
+            let issue = ValidationIssue(pointer: "/referralId", keyword: "uniqueReferralId", message: reason,
+                                        line: nil, column: nil, schemaLocation: nil)
+            record.issues.append(issue)
+            conflict = issue
         }
 
         let receiptName = try uniqueReceiptName(for: record, db: db)
@@ -82,7 +120,8 @@ extension SQLiteReferralStore {
         try appendAudit(AuditEvent.intake(record), chain: chain, db: db)
         let stored = StoredReferral(rowID: rowID, referralId: record.referralId, receiptName: receiptName,
                                     receipt: decision.receipt, deliveries: scheduled)
-        return conflicting ? .conflictingReferralId(stored) : .stored(stored)
+        if let conflict { return .conflictingReferralId(stored, issue: conflict) }
+        return .stored(stored)
     }
 
     /// `<referralId>.json`, unless this agency already has a receipt by that name (a resent or
@@ -90,12 +129,13 @@ extension SQLiteReferralStore {
     private static func uniqueReceiptName(for record: IntakeRecord, db: Database) throws -> String {
         let base = record.referralId
         let suffix = Digest.hex(record.contentHash).prefix(12)
-        for candidate in ["\(base).json", "\(base)-\(suffix).json"] {
+        var candidates = ["\(base).json", "\(base)-\(suffix).json"]
+        candidates += (1...1000).map { "\(base)-\(suffix)-\($0).json" }
+        for candidate in candidates {
             let taken = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM referral WHERE agency = ? AND receipt_name = ?)",
                                           arguments: [record.agency, candidate]) ?? false
             if !taken { return candidate }
         }
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM referral WHERE agency = ?", arguments: [record.agency]) ?? 0
-        return "\(base)-\(suffix)-\(count).json"
+        return "\(base)-\(Digest.hex(Digest.sha256(Array("\(record.receivedAt.millisecondsSinceEpoch)".utf8)).prefix(8)))-\(suffix).json"
     }
 }

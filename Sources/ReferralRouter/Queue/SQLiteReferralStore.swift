@@ -16,13 +16,22 @@ public final class SQLiteReferralStore: ReferralStore {
         self.chain = AuditChain(key: auditKey)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            let created = !FileManager.default.fileExists(atPath: path)
+            // Created 0600 before SQLite opens it: the -wal and -shm files copy the database's mode.
+            if !FileManager.default.fileExists(atPath: path),
+               !FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) {
+                throw StoreError.fatalIO("cannot create \(path)")
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
-            if created { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
+            // GRDB's WAL set-up chooses synchronous=NORMAL after any prepareDatabase hook, so FULL is
+            // set on the (single, long-lived) writer connection afterwards and read back: a commit must
+            // have reached the disk before intake removes a source file.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
+                    throw StoreError.fatalIO("SQLite refused synchronous=FULL")
+                }
+            }
             try StoreMigrations.migrator.migrate(pool)
         } catch {
             throw Self.map(error)
