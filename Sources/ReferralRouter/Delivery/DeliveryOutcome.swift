@@ -66,27 +66,53 @@ public enum DeliveryOutcome: Sendable, Equatable {
     }
 }
 
-/// Partner answers can echo what they were sent. Before a body excerpt is stored (never logged),
-/// long digit runs and e-mail-like tokens are masked and it is cut short.
+/// Partner answers can echo what they were sent. Before a body excerpt is stored (never logged), it
+/// is reduced to printable ASCII, every run of 6 or more digits is masked — counting digits joined by
+/// single separators (`943 476 5919`, `943-476-5919`) as one run — e-mail-like words are redacted,
+/// and it is cut short.
 enum BodyExcerpt {
     static func sanitise(_ body: [UInt8], limit: Int = 200) -> String {
-        let text = String(decoding: body.prefix(limit * 2), as: UTF8.self)
-        var result = ""
-        var digits = ""
-        func flushDigits() {
-            result += digits.count >= 6 ? String(repeating: "#", count: digits.count) : digits
-            digits = ""
-        }
-        for character in text {
-            if character.isASCIIDigit {
-                digits.append(character)
+        // Printable ASCII only: line breaks, tabs and non-ASCII characters (dashes, odd spaces) become
+        // spaces, other control characters go. Masking below runs on this text, so nothing removed
+        // here can hide a digit run (joining runs only makes them longer).
+        var characters: [Character] = []
+        for character in String(decoding: body.prefix(limit * 4), as: UTF8.self) {
+            guard let ascii = character.asciiValue else {
+                characters.append(" ")
                 continue
             }
-            flushDigits()
-            if character.isNewline || character == "\t" { result.append(" ") } else if character.isASCII, character.asciiValue.map({ $0 >= 0x20 && $0 < 0x7f }) ?? false { result.append(character) }
+            if ascii == 0x0a || ascii == 0x0d || ascii == 0x09 {
+                characters.append(" ")
+            } else if ascii >= 0x20, ascii < 0x7f {
+                characters.append(character)
+            }
         }
-        flushDigits()
-        let words = result.split(separator: " ").map { $0.contains("@") ? "[redacted]" : String($0) }
+        let separators: Set<Character> = [" ", "-", ".", "/", ":"]
+        var index = 0
+        while index < characters.count {
+            guard characters[index].isASCIIDigit else {
+                index += 1
+                continue
+            }
+            // Extend over digits, and over one separator when a digit follows it.
+            var end = index
+            var digits = 0
+            while end < characters.count {
+                if characters[end].isASCIIDigit {
+                    digits += 1
+                    end += 1
+                } else if separators.contains(characters[end]), end + 1 < characters.count, characters[end + 1].isASCIIDigit {
+                    end += 1
+                } else {
+                    break
+                }
+            }
+            if digits >= 6 {
+                for position in index..<end where characters[position].isASCIIDigit { characters[position] = "#" }
+            }
+            index = end
+        }
+        let words = String(characters).split(separator: " ").map { $0.contains("@") ? "[redacted]" : String($0) }
         let joined = words.joined(separator: " ")
         return joined.count > limit ? String(joined.prefix(limit)) + "…" : joined
     }
