@@ -4,15 +4,17 @@ import Synchronization
 /// inotify on a set of directories, read on a dedicated thread (never on the Swift cooperative pool).
 ///
 /// Only complete files are announced: IN_CLOSE_WRITE (a writer closed it) and IN_MOVED_TO (it was
-/// renamed in). A file still open for writing produces nothing until it is closed. Something other
-/// than a file renamed in (a directory) is announced too: the reader refuses it by kind.
+/// renamed in). A file still open for writing produces nothing until it is closed. Entries that are
+/// not regular files (a symlink, FIFO, socket or directory, made in place: IN_CREATE, checked with
+/// lstat) are announced at once, so the reader can refuse them by kind without waiting for a rescan.
 ///
 /// Events are hints, not a ledger: the caller rescans its folders at start-up, on `.overflow`, and
 /// after `.watchLost`. Create the watcher before the start-up scan, so that a file arriving between
 /// the two is seen by one or the other (possibly both: intake must tolerate a file announced twice). Names that are not valid UTF-8 are decoded with replacement characters.
 public final class DirectoryWatcher: Sendable {
-    public enum Event: Sendable, Equatable {
-        /// IN_CLOSE_WRITE or IN_MOVED_TO: a complete file named `name` in `directory`.
+    public enum Event: Sendable, Hashable {
+        /// IN_CLOSE_WRITE or IN_MOVED_TO: a complete file named `name` in `directory`; or IN_CREATE of
+        /// an entry that is not a regular file (to be refused).
         case fileReady(directory: String, name: String)
         /// Events were lost (the kernel queue's IN_Q_OVERFLOW, or the consumer fell more than
         /// `bufferLimit` events behind): the caller rescans.
@@ -24,8 +26,8 @@ public final class DirectoryWatcher: Sendable {
     /// How many events may wait for the consumer before the excess is dropped for one `.overflow`.
     public static let defaultBufferLimit = 65_536
 
-    /// inotify(7) watch mask: complete files only; the directory itself must stay put.
-    static let watchMask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_DELETE_SELF)
+    /// inotify(7) watch mask: complete files, new non-regular entries; the directory itself must stay put.
+    static let watchMask = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_DELETE_SELF)
         | UInt32(IN_MOVE_SELF) | UInt32(IN_ONLYDIR) | UInt32(IN_DONT_FOLLOW) | UInt32(IN_EXCL_UNLINK)
 
     private enum Lifecycle {

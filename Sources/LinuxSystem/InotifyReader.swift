@@ -102,6 +102,14 @@ final class InotifyReader: Sendable {
         }
         if mask & (UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO)) != 0, !nameBytes.isEmpty {
             buffer.push(.fileReady(directory: directory, name: String(decoding: nameBytes, as: UTF8.self)))
+        } else if mask & UInt32(IN_CREATE) != 0, !nameBytes.isEmpty {
+            // A symlink, FIFO, socket or directory made in place never sends IN_CLOSE_WRITE: announce
+            // it now (lstat, never following) so it is refused at once. A regular file is still being
+            // written: it is announced when closed.
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            if let kind = FileSystem.kind(of: directory + "/" + name), kind != .regular {
+                buffer.push(.fileReady(directory: directory, name: name))
+            }
         }
     }
 }

@@ -249,12 +249,17 @@ public final class FolderIntake: Service, Sendable {
                     receiptRows.append(stored.rowID)
                     logger.record(.received(referralId: stored.referralId, agency: agency.id, outcome: stored.receipt,
                                             priority: record.decision.priority, deliveries: stored.deliveries.count))
-                case .stored(let stored), .conflictingReferralId(let stored):
-                    try moveToRejected(candidate, agency: agency, record: record, referralId: stored.referralId)
+                case .stored(let stored):
+                    try moveToRejected(candidate, agency: agency, record: record, issues: record.issues, referralId: stored.referralId)
                     syncFolders.insert(agency.rejectedDirectory)
                     receiptRows.append(stored.rowID)
                     let code = record.issues.first?.keyword ?? "rejected"
                     logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: code, issues: record.issues.count))
+                case .conflictingReferralId(let stored, let issue):
+                    try moveToRejected(candidate, agency: agency, record: record, issues: record.issues + [issue], referralId: stored.referralId)
+                    syncFolders.insert(agency.rejectedDirectory)
+                    receiptRows.append(stored.rowID)
+                    logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: issue.keyword, issues: record.issues.count + 1))
                 }
                 syncFolders.insert(candidate.directory)
             } catch {
@@ -285,7 +290,8 @@ public final class FolderIntake: Service, Sendable {
 
     /// Moves the source beside its `<name>.errors.json` report into `rejected/<agency>/`, never
     /// overwriting an earlier rejected file of the same name.
-    private func moveToRejected(_ candidate: Candidate, agency: AgencyConfiguration, record: IntakeRecord, referralId: String) throws(SystemError) {
+    private func moveToRejected(_ candidate: Candidate, agency: AgencyConfiguration, record: IntakeRecord, issues: [ValidationIssue],
+                                referralId: String) throws(SystemError) {
         try FileSystem.createDirectory(agency.rejectedDirectory, mode: 0o750)
         let source = candidate.directory + "/" + candidate.name
         var target = candidate.name
@@ -306,7 +312,7 @@ public final class FolderIntake: Service, Sendable {
         report["referralId"] = .string(referralId)
         report["agency"] = .string(agency.id)
         report["rejectedAt"] = .string(record.receivedAt.rfc3339)
-        report["errors"] = .array(record.issues.map(\.json))
+        report["errors"] = .array(issues.map(\.json))
         try FileSystem.writeFileAtomically(JSONValue.object(report).serialized(pretty: true) + [0x0a],
                                           to: agency.rejectedDirectory + "/" + target + ".errors.json", mode: 0o640, syncDirectory: false)
     }

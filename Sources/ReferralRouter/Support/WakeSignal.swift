@@ -1,12 +1,17 @@
 import Synchronization
 
-/// Wakes one waiting loop: a signal sent while nobody waits is remembered (once), so no wake-up is
-/// lost between "checked for work" and "started waiting". Waits end early on task cancellation.
+/// Wakes one waiting loop. A signal sent while nobody waits is remembered (once), so no wake-up is
+/// lost between "checked for work" and "started waiting"; a timeout or cancellation that lands
+/// before the waiter is installed is remembered the same way, so a wait always ends.
 final class WakeSignal: Sendable {
     private struct State {
+        /// A signal nobody has consumed yet.
         var pending = false
+        /// The wait in progress (one loop waits at a time), and whether it has already expired.
+        var currentWait: UInt64?
+        var currentExpired = false
         var waiter: CheckedContinuation<Void, Never>?
-        var generation: UInt64 = 0
+        var nextWait: UInt64 = 0
     }
     private let state = Mutex(State())
 
@@ -26,25 +31,27 @@ final class WakeSignal: Sendable {
 
     /// Returns after a signal, after `timeout` (nil: no timeout), or on cancellation.
     func wait(timeout: Duration?) async {
-        let generation = state.withLock { state -> UInt64? in
+        let id = state.withLock { state -> UInt64? in
             if state.pending {
                 state.pending = false
                 return nil
             }
-            state.generation &+= 1
-            return state.generation
+            state.nextWait &+= 1
+            state.currentWait = state.nextWait
+            state.currentExpired = false
+            return state.nextWait
         }
-        guard let generation else { return }
+        guard let id else { return }
         let timer: Task<Void, Never>? = timeout.map { timeout in
             Task { [weak self] in
                 try? await Task.sleep(for: timeout)
-                self?.fire(generation: generation)
+                self?.expire(id)
             }
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || state.generation != generation || Task.isCancelled {
+                    if state.pending || state.currentExpired {
                         state.pending = false
                         return true
                     }
@@ -54,18 +61,27 @@ final class WakeSignal: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            fire(generation: generation)
+            expire(id)
+        }
+        state.withLock { state in
+            if state.currentWait == id {
+                state.currentWait = nil
+                state.currentExpired = false
+            }
         }
         timer?.cancel()
     }
 
-    /// Ends the wait that started at `generation`, if it is still the current one.
-    private func fire(generation: UInt64) {
+    /// Ends wait `id` if it is still in progress: now if its waiter is installed, else as soon as it is.
+    private func expire(_ id: UInt64) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard state.generation == generation, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            state.generation &+= 1
-            return waiter
+            guard state.currentWait == id else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.currentExpired = true
+            return nil
         }
         waiter?.resume()
     }

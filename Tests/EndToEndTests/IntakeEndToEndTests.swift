@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Intake against hostile and unusual entries, duplicates across restarts, and shutdown draining.
+@Suite(.serialized)
+struct IntakeEndToEndTests {
+    @Test func hostileEntriesAreRefusedWithAReasonAndNeverFollowedOrRead() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-hostile")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls)
+        try String(contentsOfFile: sandbox.configDirectory + "/router.toml", encoding: .utf8)
+            .replacingOccurrences(of: "min_free_bytes = 0", with: "min_free_bytes = 0\nmax_file_bytes = 8192")
+            .write(toFile: sandbox.configDirectory + "/router.toml", atomically: true, encoding: .utf8)
+        let router = try await sandbox.startRouter()
+        let inbound = sandbox.inbound("northshire-police")
+        let rejected = sandbox.rejected("northshire-police")
+
+        // A symlink to a valid referral elsewhere: refused, the target never read nor moved.
+        let outside = sandbox.root + "/outside.json"
+        try Data(try RouterSandbox.example("valid/minimal-safeguarding.json")).write(to: URL(fileURLWithPath: outside))
+        try FileManager.default.createSymbolicLink(atPath: inbound + "/link.json", withDestinationPath: outside)
+        // A FIFO (opening it for reading would block), a directory, and an oversized file.
+        #expect(mkfifo(inbound + "/pipe.json", 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: inbound + "/folder.json", withIntermediateDirectories: false)
+        try dropFile(Array(repeating: UInt8(ascii: " "), count: 9000) + Array("{}".utf8), named: "big.json", into: inbound)
+        // In-progress names are left alone until renamed.
+        try Data(try RouterSandbox.example("valid/minimal-safeguarding.json")).write(to: URL(fileURLWithPath: inbound + "/later.json.part"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: inbound + "/.hidden"))
+
+        for name in ["link.json", "pipe.json", "folder.json", "big.json"] {
+            #expect(await waitUntil { FileManager.default.fileExists(atPath: rejected + "/\(name).errors.json") }, "\(name) refused")
+        }
+        func reason(_ name: String) -> String {
+            ((readJSONObject(rejected + "/\(name).errors.json")?["errors"] as? [[String: Any]])?.first?["message"] as? String) ?? ""
+        }
+        #expect(reason("link.json").contains("symbolic link"))
+        #expect(reason("pipe.json").contains("fifo"))
+        #expect(reason("folder.json").contains("directory"))
+        #expect(reason("big.json").contains("limit is 8192 bytes"))
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: rejected + "/link.json")) == outside, "the link itself was moved")
+        #expect(FileManager.default.fileExists(atPath: outside), "its target is untouched")
+        #expect(try partners["la-front-door"].received().isEmpty, "nothing refused was sent")
+        #expect(FileManager.default.fileExists(atPath: inbound + "/later.json.part"))
+        #expect(FileManager.default.fileExists(atPath: inbound + "/.hidden"))
+
+        try FileManager.default.moveItem(atPath: inbound + "/later.json.part", toPath: inbound + "/later.json")
+        _ = try await partners["la-front-door"].waitForRequests(count: 1, timeout: .seconds(20))
+        #expect(FileManager.default.fileExists(atPath: inbound + "/.hidden"), "hidden files are never taken")
+        #expect(router.isRunning)
+        #expect(await router.stop() == 0)
+    }
+
+    @Test func duplicatesAreRecordedNotQueuedTwiceEvenAcrossARestart() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-duplicates")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls)
+        var router = try await sandbox.startRouter()
+        let id = UUID().uuidString.lowercased()
+        let bytes = try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id)
+        try dropFile(bytes, named: "first.json", into: sandbox.inbound("health-visiting"))
+        _ = try await partners["la-front-door"].waitForRequests(count: 1, timeout: .seconds(20))
+        #expect(await router.stop() == 0)
+
+        router = try await sandbox.startRouter(logName: "router-2.log")
+        try dropFile(bytes, named: "again.json", into: sandbox.inbound("health-visiting"))
+        #expect(await waitUntil { router.log.contains("event=duplicate") })
+        // Same referralId, different content: a conflict, rejected with its reason, nothing sent.
+        let changed = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"routine\"", with: "\"urgent\"")
+        #expect(changed != String(decoding: bytes, as: UTF8.self))
+        try dropFile(Array(changed.utf8), named: "changed.json", into: sandbox.inbound("health-visiting"))
+        let report = sandbox.rejected("health-visiting") + "/changed.json.errors.json"
+        #expect(await waitUntil { FileManager.default.fileExists(atPath: report) })
+        let message = ((readJSONObject(report)?["errors"] as? [[String: Any]])?.last?["message"] as? String) ?? ""
+        #expect(message.contains("already received"))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try partners.referralIds(at: "la-front-door") == [id], "delivered exactly once")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.inbound("health-visiting")).isEmpty)
+        #expect(readJSONObject(sandbox.receipts("health-visiting") + "/\(id).json")?["status"] as? String == "ACCEPTED",
+                "the original's receipt is not overwritten by the conflict")
+        #expect(await router.stop() == 0)
+    }
+
+    @Test func sigtermLetsAnInFlightTransferFinishThenExitsZero() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-drain")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox, scripts: ["la-front-door": #"{"*": [{"status": 202, "delay": 2}]}"#])
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls, drainSeconds: 10)
+        let router = try await sandbox.startRouter()
+        let id = UUID().uuidString.lowercased()
+        try dropFile(try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id), named: "r.json",
+                     into: sandbox.inbound("health-visiting"))
+        #expect(await waitUntil { router.log.contains("Delivery queued.") || (try? partners["la-front-door"].received().isEmpty) == false })
+        try await Task.sleep(for: .milliseconds(300))
+        let stopped = ContinuousClock.now
+        #expect(await router.stop() == 0)
+        let took = ContinuousClock.now - stopped
+        #expect(took < .seconds(9), "drained well within shutdown_drain_seconds")
+        #expect(router.log.contains("Referral delivered."), "the in-flight transfer finished before exit")
+        #expect((readJSONObject(sandbox.receipts("health-visiting") + "/\(id).json")?["destinations"] as? [[String: Any]])?.first?["status"] as? String == "delivered")
+    }
+
+    @Test func aTransferThatOutlivesTheDrainDeadlineIsAbortedAndStaysQueued() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-deadline")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox, scripts: ["la-front-door": #"{"*": [{"action": "hang", "seconds": 60}]}"#])
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls, drainSeconds: 2)
+        var router = try await sandbox.startRouter()
+        let id = UUID().uuidString.lowercased()
+        try dropFile(try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id), named: "r.json",
+                     into: sandbox.inbound("health-visiting"))
+        _ = try await partners["la-front-door"].waitForRequests(count: 1, timeout: .seconds(20))
+        let stopped = ContinuousClock.now
+        #expect(await router.stop(timeout: .seconds(20)) == 0)
+        let took = ContinuousClock.now - stopped
+        #expect(took >= .seconds(2) && took < .seconds(8), "aborted at the 2 s drain deadline, took \(took)")
+        try partners["la-front-door"].setScript(#"{"*": [{"status": 202}]}"#)
+        router = try await sandbox.startRouter(logName: "router-2.log")
+        #expect(await waitUntil { (try? partners.referralIds(at: "la-front-door", status: 202)) == [id] }, "still queued, delivered after restart")
+        #expect(await router.stop() == 0)
+    }
+}
