@@ -58,6 +58,8 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: ["Curl", "TestSupport"]),
         .testTarget(name: "ReferralRouterTests", dependencies: ["ReferralRouter", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ReferralRouterCLI", "TestSupport"]),
+        // The real unit under a real systemd in a private PID+mount namespace (root only).
+        .testTarget(name: "SystemdTests", dependencies: ["ReferralRouterCLI", "TestSupport"]),
         // Real parts for tests: temp trees, certificates, an HTTPS partner, child processes.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ]
