@@ -1,0 +1,155 @@
+import Synchronization
+import Testing
+@testable import ReferralRouter
+
+/// Waits are measured on the monotonic clock and bounded: a lost wake-up fails the test through
+/// `withinDeadline` instead of hanging the run.
+@Suite("WakeSignal")
+struct WakeSignalTests {
+    final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .acquiring) }
+        func set() { value.store(true, ordering: .releasing) }
+    }
+
+    /// Polls `condition` every millisecond for at most `milliseconds`.
+    private func eventually(within milliseconds: Int, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return condition()
+    }
+
+    @Test func aSignalSentBeforeTheWaitIsNotLost() async throws {
+        let signal = WakeSignal()
+        signal.signal()
+        let elapsed = try await withinDeadline(seconds: 2) {
+            await ContinuousClock().measure { await signal.wait(timeout: nil) }
+        }
+        #expect(elapsed < .milliseconds(500))
+    }
+
+    @Test func manySignalsBeforeAWaitAreRememberedOnce() async throws {
+        let signal = WakeSignal()
+        for _ in 0..<5 { signal.signal() }
+        await signal.wait(timeout: .seconds(2))
+        let second = await ContinuousClock().measure { await signal.wait(timeout: .milliseconds(100)) }
+        #expect(second >= .milliseconds(100))
+        #expect(second < .seconds(2))
+    }
+
+    @Test func aSignalWakesAWaiter() async throws {
+        let signal = WakeSignal()
+        let woke = Flag()
+        let waiter = Task {
+            await signal.wait(timeout: nil)
+            woke.set()
+        }
+        try? await Task.sleep(for: .milliseconds(20))
+        #expect(!woke.isSet)
+        signal.signal()
+        let ended = await eventually(within: 1_000) { woke.isSet }
+        #expect(ended)
+        if !ended { signal.signal() }
+        await waiter.value
+    }
+
+    @Test func aWaitWithATimeoutReturnsAfterAboutTheTimeout() async throws {
+        let signal = WakeSignal()
+        let elapsed = try await withinDeadline(seconds: 3) {
+            await ContinuousClock().measure { await signal.wait(timeout: .milliseconds(150)) }
+        }
+        #expect(elapsed >= .milliseconds(150))
+        #expect(elapsed < .milliseconds(1_500))
+    }
+
+    @Test func cancellationEndsAWaitPromptly() async throws {
+        let signal = WakeSignal()
+        let ended = Flag()
+        let waiter = Task {
+            await signal.wait(timeout: nil)
+            ended.set()
+        }
+        try? await Task.sleep(for: .milliseconds(20))
+        #expect(!ended.isSet)
+        let cancelledAt = ContinuousClock.now
+        waiter.cancel()
+        let endedInTime = await eventually(within: 1_000) { ended.isSet }
+        #expect(endedInTime)
+        #expect(ContinuousClock.now - cancelledAt < .milliseconds(1_000))
+        if !endedInTime { signal.signal() }
+        await waiter.value
+    }
+
+    @Test func aWaitInAnAlreadyCancelledTaskReturnsAtOnce() async throws {
+        let signal = WakeSignal()
+        let elapsed = try await withinDeadline(seconds: 2) {
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return await ContinuousClock().measure { await signal.wait(timeout: nil) }
+            }
+            return await task.value
+        }
+        #expect(elapsed < .milliseconds(500))
+    }
+
+    @Test func aTimeoutFromAnEarlierWaitDoesNotCutALaterWaitShort() async throws {
+        let signal = WakeSignal()
+        // First wait: a long timeout, ended early by a signal; its timer must not end the next wait.
+        let first = Task { await signal.wait(timeout: .milliseconds(60)) }
+        try? await Task.sleep(for: .milliseconds(5))
+        signal.signal()
+        await first.value
+        let elapsed = await ContinuousClock().measure { await signal.wait(timeout: .milliseconds(150)) }
+        #expect(elapsed >= .milliseconds(150))
+    }
+
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    /// A very short timeout (the worker passes 1 ms when a deadline is due) can fire before the
+    /// waiter has installed its continuation; that firing must still end the wait. Thousands of
+    /// rounds make that window likely to be hit. A wait counts as lost when it has begun and the
+    /// watchdog, itself running freely, sees no progress for 150 polls of at least 2 ms; it is then
+    /// rescued with a signal so the test ends either way.
+    @Test func aTimeoutThatFiresBeforeTheWaiterIsInstalledStillEndsTheWait() async throws {
+        let signal = WakeSignal()
+        let started = Counter()
+        let completed = Counter()
+        let rounds = 20_000
+        let waiter = Task {
+            for _ in 0..<rounds where !Task.isCancelled {
+                started.value.add(1, ordering: .relaxed)
+                await signal.wait(timeout: .nanoseconds(1))
+                completed.value.add(1, ordering: .relaxed)
+            }
+        }
+        var stalledAt: Int?
+        var seen = -1
+        var quietPolls = 0
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let done = completed.value.load(ordering: .relaxed)
+            if done == rounds { break }
+            if done != seen || started.value.load(ordering: .relaxed) == done {
+                seen = done
+                quietPolls = 0
+            } else {
+                quietPolls += 1
+                if quietPolls >= 150 {
+                    stalledAt = done
+                    break
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        waiter.cancel()
+        signal.signal()   // rescues a lost wait; harmless otherwise
+        await waiter.value
+        #expect(stalledAt == nil, "wait number \((stalledAt ?? 0) + 1) with an elapsed 1 ns timeout never returned on its own")
+        #expect(stalledAt != nil || completed.value.load(ordering: .relaxed) == rounds)
+    }
+}
