@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import JSONSchema
+import Testing
+@testable import ReferralRouter
+
+/// The audit is kept for ever and holds identifiers, codes and JSON-pointer paths only: never a
+/// value from a referral. These tests put distinctive values in the document (and so in every
+/// payload) and look for them anywhere in the audit table.
+@Suite("Audit events hold no document values")
+struct AuditEventPrivacyTests {
+    typealias Factory = IntakeRecordFactory
+
+    private static let forbidden = [Factory.childName, "Quillfeather", Factory.nhsNumber, "bruising"]
+
+    private func leaks(in fixture: StoreFixture) throws -> [String] {
+        let text = try fixture.allText(of: "audit")
+        return Self.forbidden.filter { text.contains($0) }
+    }
+
+    @Test func intakeEventsRecordPathsAndCodesButNoValues() async throws {
+        try await withTemporaryStore { fixture in
+            let invalid = ValidationIssue(pointer: "/child/nhsNumber", keyword: "pattern",
+                                          message: "\"\(Factory.nhsNumber)\" does not match the NHS number pattern for \(Factory.childName)",
+                                          line: 1, column: 40, schemaLocation: nil)
+            var safetyNet = Factory.record(referralId: "ref-net", document: Factory.document(referralId: "ref-net"),
+                                           receipt: .forwardedInvalid, priority: .immediate, issues: [invalid])
+            safetyNet.decision.safetyNet = .invalid
+            let results = try await fixture.store.commitIntake([
+                Factory.record(destinations: ["la-front-door", "health-mash"]),
+                Factory.record(referralId: "ref-rejected", receipt: .rejected, issues: [invalid],
+                               reasons: ["\(Factory.childName)'s NHS number \(Factory.nhsNumber) is not valid."]),
+                Factory.record(referralId: "ref-returned", receipt: .returned, destinations: [],
+                               reasons: ["Consent for \(Factory.childName) was not recorded."]),
+                safetyNet,
+                Factory.record(),   // duplicate
+            ])
+            #expect(results.count == 5)
+            #expect(results[4].duplicateOf == "ref-0001")
+
+            let leaked = try leaks(in: fixture)
+            #expect(leaked.isEmpty, "leaked: \(leaked)")
+
+            // The paths and codes are there.
+            let text = try fixture.allText(of: "audit")
+            #expect(text.contains("\"/child/name\""))
+            #expect(text.contains("\"/child/nhsNumber\""))
+            #expect(text.contains(Digest.hex(Digest.sha256(Factory.document()))))
+            let connection = try fixture.rawConnection()
+            defer { try? connection.close() }
+            let kinds = try await connection.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT event FROM audit ORDER BY event") }
+            #expect(kinds == ["duplicate", "not-sent", "received", "rejected", "returned", "routed", "safety-net"])
+        }
+    }
+
+    /// `BodyExcerpt` documents that partners echo what they were sent; the dead-letter reason that
+    /// `DeliveryOutcome.classify` builds from the excerpt is passed unchanged to `recordAttempts`
+    /// by `DestinationWorker`.
+    @Test func aPartnerEchoingTheReferralLeavesNoValueInTheAudit() async throws {
+        try await withTemporaryStore { fixture in
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record()]).first?.stored)
+            let echo = Array(#"{"error":"child Zebedee Quillfeather (NHS 9434765919) already has an open referral"}"#.utf8)
+            let result = TransportResult.response(status: 422, retryAfter: nil, bodyExcerpt: BodyExcerpt.sanitise(echo), remoteReference: nil)
+            guard case .deadLetter(let code, let status, let reason) = DeliveryOutcome.classify(result, now: Factory.receivedAt) else {
+                Issue.record("a 422 was not dead-lettered")
+                return
+            }
+            try await fixture.store.recordAttempts([
+                DeliveryAttemptRecord(deliveryID: stored.deliveries[0].id, referralRowID: stored.rowID, referralId: stored.referralId,
+                                      agency: "school-a", destination: "la-front-door", attempt: 1,
+                                      result: .deadLettered(reason: reason, status: status), code: code, at: Factory.receivedAt.adding(.seconds(3))),
+            ])
+            let leaked = try leaks(in: fixture)
+            #expect(leaked.isEmpty, "the audit keeps what the partner echoed: \(leaked)")
+        }
+    }
+}
