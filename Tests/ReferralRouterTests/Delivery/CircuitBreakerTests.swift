@@ -1,0 +1,126 @@
+import Testing
+@testable import ReferralRouter
+
+/// The breaker is a pure state machine: these tests feed it plain monotonic instants, no sleeping.
+@Suite("CircuitBreaker")
+struct CircuitBreakerTests {
+    let start = ContinuousClock.now
+    let coolDown = Duration.seconds(30)
+    let maximum = 16
+
+    private func opened(threshold: Int = 3, at instant: ContinuousClock.Instant) -> CircuitBreaker {
+        var breaker = CircuitBreaker(threshold: threshold, coolDown: coolDown)
+        for _ in 0..<threshold { breaker.recordFailure(now: instant) }
+        return breaker
+    }
+
+    @Test func staysClosedUntilThresholdConsecutiveFailuresThenOpens() {
+        var breaker = CircuitBreaker(threshold: 5, coolDown: coolDown)
+        for failure in 1...4 {
+            #expect(breaker.recordFailure(now: start) == false, "failure \(failure)")
+            #expect(!breaker.isOpen)
+            #expect(breaker.allowedInFlight(now: start, maximum: maximum) == maximum)
+        }
+        #expect(breaker.consecutiveFailures == 4)
+        #expect(breaker.recordFailure(now: start) == true)
+        #expect(breaker.isOpen)
+        #expect(breaker.state == .open(until: start + coolDown))
+        #expect(breaker.reopensAt == start + coolDown)
+    }
+
+    @Test func aSuccessResetsTheCount() {
+        var breaker = CircuitBreaker(threshold: 3, coolDown: coolDown)
+        breaker.recordFailure(now: start)
+        breaker.recordFailure(now: start)
+        breaker.recordSuccess(maximum: maximum)
+        #expect(breaker.consecutiveFailures == 0)
+        breaker.recordFailure(now: start)
+        #expect(breaker.recordFailure(now: start) == false)
+        #expect(!breaker.isOpen)
+        #expect(breaker.recordFailure(now: start) == true)
+    }
+
+    @Test func anOpenBreakerAllowsNothingUntilTheCoolDownThenExactlyOneProbe() {
+        var breaker = opened(at: start)
+        for offset in [Duration.zero, .seconds(1), .seconds(29), coolDown - .nanoseconds(1)] {
+            #expect(breaker.allowedInFlight(now: start + offset, maximum: maximum) == 0, "at +\(offset)")
+            #expect(breaker.reopensAt == start + coolDown)
+        }
+        #expect(breaker.allowedInFlight(now: start + coolDown, maximum: maximum) == 1)
+        #expect(breaker.state == .halfOpen)
+        #expect(breaker.reopensAt == nil)
+        #expect(breaker.isOpen)
+        // Still one while the probe is out, however much later it is asked.
+        #expect(breaker.allowedInFlight(now: start + .seconds(3600), maximum: maximum) == 1)
+    }
+
+    @Test func aSuccessfulProbeClosesAndRampsUpByDoublingToTheMaximum() {
+        var breaker = opened(at: start)
+        _ = breaker.allowedInFlight(now: start + coolDown, maximum: maximum)
+        breaker.recordSuccess(maximum: maximum)
+        #expect(breaker.state == .closed)
+        #expect(!breaker.isOpen)
+        var allowed: [Int] = [breaker.allowedInFlight(now: start + coolDown, maximum: maximum)]
+        for _ in 0..<5 {
+            breaker.recordSuccess(maximum: maximum)
+            allowed.append(breaker.allowedInFlight(now: start + coolDown, maximum: maximum))
+        }
+        #expect(allowed == [2, 4, 8, 16, 16, 16])
+        #expect(breaker.rampLimit == nil)
+    }
+
+    @Test func theRampNeverExceedsASmallMaximum() {
+        for maximum in [1, 2, 3, 5] {
+            var breaker = opened(at: start)
+            _ = breaker.allowedInFlight(now: start + coolDown, maximum: maximum)
+            breaker.recordSuccess(maximum: maximum)
+            for _ in 0..<4 {
+                #expect(breaker.allowedInFlight(now: start + coolDown, maximum: maximum) <= maximum)
+                breaker.recordSuccess(maximum: maximum)
+            }
+            #expect(breaker.allowedInFlight(now: start + coolDown, maximum: maximum) == maximum)
+        }
+    }
+
+    @Test func aFailedProbeReopensWithANewDeadline() {
+        var breaker = opened(at: start)
+        let probeAt = start + coolDown + .seconds(5)
+        #expect(breaker.allowedInFlight(now: probeAt, maximum: maximum) == 1)
+        let failedAt = probeAt + .seconds(2)
+        #expect(breaker.recordFailure(now: failedAt) == true)
+        #expect(breaker.state == .open(until: failedAt + coolDown))
+        #expect(breaker.allowedInFlight(now: failedAt + coolDown - .milliseconds(1), maximum: maximum) == 0)
+        #expect(breaker.allowedInFlight(now: failedAt + coolDown, maximum: maximum) == 1)
+    }
+
+    @Test func aLateFailureWhileOpenDoesNotMoveTheDeadline() {
+        var breaker = opened(at: start)
+        #expect(breaker.recordFailure(now: start + .seconds(10)) == false)
+        #expect(breaker.reopensAt == start + coolDown)
+    }
+
+    @Test func aLateSuccessWhileOpenClosesAndRampsFromOne() {
+        var breaker = opened(at: start)
+        breaker.recordSuccess(maximum: maximum)
+        #expect(breaker.state == .closed)
+        #expect(breaker.allowedInFlight(now: start, maximum: maximum) == 1)
+        breaker.recordSuccess(maximum: maximum)
+        #expect(breaker.allowedInFlight(now: start, maximum: maximum) == 2)
+    }
+
+    @Test func aFailureDuringTheRampCountsTowardsTheThresholdAgain() {
+        var breaker = opened(threshold: 2, at: start)
+        _ = breaker.allowedInFlight(now: start + coolDown, maximum: maximum)
+        breaker.recordSuccess(maximum: maximum)
+        #expect(breaker.recordFailure(now: start + coolDown) == false)
+        #expect(breaker.allowedInFlight(now: start + coolDown, maximum: maximum) == 2)
+        #expect(breaker.recordFailure(now: start + coolDown + .seconds(1)) == true)
+        #expect(breaker.reopensAt == start + coolDown + .seconds(1) + coolDown)
+    }
+
+    @Test func aThresholdBelowOneMeansOne() {
+        var breaker = CircuitBreaker(threshold: 0, coolDown: coolDown)
+        #expect(breaker.threshold == 1)
+        #expect(breaker.recordFailure(now: start) == true)
+    }
+}
