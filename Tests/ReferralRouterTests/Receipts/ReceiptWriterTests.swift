@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import JSONSchema
+import LinuxSystem
+import Logging
+import Synchronization
+import Testing
+@testable import ReferralRouter
+
+/// The receipts stage on a real store and real folders.
+@Suite("ReceiptWriter")
+struct ReceiptWriterTests {
+    typealias Factory = IntakeRecordFactory
+
+    final class FatalErrors: Sendable {
+        let errors = Mutex<[String]>([])
+    }
+
+    private func writer(_ fixture: StoreFixture, enabled: Bool = true, fatal: FatalErrors) -> ReceiptWriter {
+        let agencies = [AgencyConfiguration(id: "school-a", description: "A school", inboundDirectory: fixture.directory + "/inbound/school-a",
+                                            receiptsDirectory: fixture.directory + "/receipts/school-a",
+                                            rejectedDirectory: fixture.directory + "/rejected/school-a")]
+        return ReceiptWriter(store: fixture.store, agencies: agencies, enabled: enabled,
+                             logger: Logger(label: "receipt-writer-test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                             retryInterval: .milliseconds(10), onFatal: { error in fatal.errors.withLock { $0.append("\(error)") } })
+    }
+
+    private func mode(of path: String) -> mode_t? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return status.st_mode & 0o7777
+    }
+
+    private func readReceipt(_ path: String) throws -> JSONValue {
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        return try JSONDocument(parsing: String(decoding: bytes, as: UTF8.self)).root
+    }
+
+    @Test func aDirtyReferralGetsItsReceiptWrittenAndRewrittenAsDeliveryProgresses() async throws {
+        try await withTemporaryStore { fixture in
+            let fatal = FatalErrors()
+            let receipts = writer(fixture, fatal: fatal)
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record(destinations: ["la-front-door", "health-mash"])])
+                .first?.stored)
+            let path = fixture.directory + "/receipts/school-a/ref-0001.json"
+
+            receipts.markDirty([stored.rowID])
+            #expect(receipts.backlog == 1)
+            await receipts.flush()
+            #expect(receipts.backlog == 0)
+            let first = try readReceipt(path)
+            #expect(first["status"] == "ACCEPTED")
+            #expect(first["destinations"]?.arrayValue?.compactMap { $0["status"]?.stringValue } == ["queued", "queued"])
+            #expect(mode(of: path) == 0o640)
+            #expect(mode(of: fixture.directory + "/receipts/school-a") == 0o750)
+
+            try await fixture.store.recordAttempts([
+                DeliveryAttemptRecord(deliveryID: stored.deliveries[0].id, referralRowID: stored.rowID, referralId: "ref-0001",
+                                      agency: "school-a", destination: "la-front-door", attempt: 1,
+                                      result: .delivered(status: 200, remoteReference: nil), code: "delivered", at: Factory.receivedAt.adding(.seconds(1))),
+            ])
+            receipts.markDirty([stored.rowID])
+            await receipts.flush()
+            let second = try readReceipt(path)
+            #expect(second["destinations"]?.arrayValue?.compactMap { $0["status"]?.stringValue } == ["delivered", "queued"])
+            #expect(second["message"] == "Accepted. Delivered to 1 of 2 partners so far; the rest are queued and will be retried until delivered.")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/receipts/school-a") == ["ref-0001.json"])
+            #expect(fatal.errors.withLock { $0.isEmpty })
+        }
+    }
+
+    @Test func markingTheSameReferralTwiceWritesItOnce() async throws {
+        try await withTemporaryStore { fixture in
+            let receipts = writer(fixture, fatal: FatalErrors())
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record()]).first?.stored)
+            receipts.markDirty([stored.rowID, stored.rowID])
+            receipts.markDirty([stored.rowID])
+            #expect(receipts.backlog == 1)
+            await receipts.flush()
+            #expect(receipts.backlog == 0)
+        }
+    }
+
+    @Test func aDisabledWriterWritesNothing() async throws {
+        try await withTemporaryStore { fixture in
+            let receipts = writer(fixture, enabled: false, fatal: FatalErrors())
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record()]).first?.stored)
+            receipts.markDirty([stored.rowID])
+            #expect(receipts.backlog == 0)
+            await receipts.flush()
+            #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/receipts"))
+        }
+    }
+
+    @Test func aReferralOfAnUnconfiguredAgencyOrAnUnknownRowIsSkipped() async throws {
+        try await withTemporaryStore { fixture in
+            let fatal = FatalErrors()
+            let receipts = writer(fixture, fatal: fatal)
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record(agency: "gone-agency")]).first?.stored)
+            receipts.markDirty([stored.rowID, 987_654])
+            try await withinDeadline { await receipts.flush() }
+            #expect(receipts.backlog == 0)
+            #expect(!FileManager.default.fileExists(atPath: fixture.directory + "/receipts"))
+            #expect(fatal.errors.withLock { $0.isEmpty })
+        }
+    }
+}
