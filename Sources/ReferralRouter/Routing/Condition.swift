@@ -33,6 +33,16 @@ public indirect enum Condition: Sendable, Hashable {
         }
     }
 
+    /// Whether the condition can hold only if `rule` held (it requires `matched rule` on every path).
+    func requiresMatch(of rule: String) -> Bool {
+        switch self {
+        case .matched(let name): name == rule
+        case .all(let conditions): conditions.contains { $0.requiresMatch(of: rule) }
+        case .any(let conditions): !conditions.isEmpty && conditions.allSatisfy { $0.requiresMatch(of: rule) }
+        default: false
+        }
+    }
+
     /// Rule names the condition refers to.
     var referencedRules: [String] {
         switch self {

@@ -78,6 +78,7 @@ extension RoutingPolicy {
         if checkCoverage {
             policy.checkCoverage(destinations: destinations, ruleTables: ruleTables, files: files, problems: problems)
         }
+        policy.checkStopConflicts(ruleTables: ruleTables, problems: problems)
         return policy
     }
 
@@ -315,6 +316,28 @@ extension RoutingPolicy {
     }
 
     // MARK: - Whole-policy checks
+
+    /// Overlapping rules whose stop flags conflict: the same condition with different stop flags (which
+    /// is meant?), and a later rule that can never apply because an earlier rule that stops evaluation
+    /// holds whenever it does (the same condition, or the later rule requires `matched` on it).
+    /// Partial overlaps are legitimate precedence (R6 stops before R7 by design) and are not reported.
+    private func checkStopConflicts(ruleTables: [ConfigTable], problems: ProblemLog) {
+        guard ruleTables.count == rules.count else { return }
+        for (laterIndex, later) in rules.enumerated() {
+            for earlier in rules[..<laterIndex] {
+                let table = ruleTables[laterIndex]
+                if earlier.condition == later.condition {
+                    if earlier.stop != later.stop {
+                        table.problem("stop", "rule \(later.name) has the same condition as rule \(earlier.name) but a different stop flag; say which is meant")
+                    } else if earlier.stop {
+                        table.problem("when", "rule \(later.name) can never apply: rule \(earlier.name) has the same condition and stops evaluation")
+                    }
+                } else if earlier.stop, later.condition.requiresMatch(of: earlier.name) {
+                    table.problem("when", "rule \(later.name) can never apply: it requires rule \(earlier.name), which stops evaluation when it holds")
+                }
+            }
+        }
+    }
 
     /// Every destination is reachable and has a field policy; there is a safety net.
     private func checkCoverage(destinations: [DestinationConfiguration], ruleTables: [ConfigTable], files: [TOMLFile], problems: ProblemLog) {

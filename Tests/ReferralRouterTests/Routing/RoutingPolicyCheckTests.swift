@@ -87,3 +87,44 @@ struct RoutingPolicyCheckTests {
         #expect(fixture.problems().contains { $0.message.contains("a returning rule cannot also send") })
     }
 }
+
+/// Overlapping rules with conflicting stop flags.
+struct StopConflictCheckTests {
+    @Test func sameConditionWithDifferentStopFlagsIsReported() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.append(to: "rules.toml", """
+            [[rule]]
+            name = "R8"
+            basis = "public-task"
+            send_to = ["la-front-door"]
+            stop = true
+            [rule.when]
+            field = "referralType"
+            equals = "information-only"
+            """)
+        let problem = try #require(fixture.problems().first)
+        #expect(problem.message == "rule R8 has the same condition as rule R7 but a different stop flag; say which is meant")
+        #expect(problem.key == "rule[7].stop")
+    }
+
+    @Test func aRuleRequiringAStoppingRuleCanNeverApply() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.append(to: "rules.toml", """
+            [[rule]]
+            name = "R8"
+            basis = "public-task"
+            send_to = ["la-front-door"]
+            [rule.when]
+            all = [{ matched = "R6" }, { field = "referralType", equals = "information-only" }]
+            """)
+        #expect(fixture.problems().map(\.message) == ["rule R8 can never apply: it requires rule R6, which stops evaluation when it holds"])
+    }
+
+    @Test func intendedPrecedenceIsNotReported() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        #expect(fixture.problems().isEmpty, "R6 stopping before R7 is precedence, not a conflict")
+    }
+}
