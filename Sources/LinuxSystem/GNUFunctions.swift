@@ -7,6 +7,7 @@ enum GNUFunctions {
     typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?, UInt32) -> Int32
     typealias MemfdCreate = @convention(c) (UnsafePointer<CChar>?, UInt32) -> Int32
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
+    typealias SyncFS = @convention(c) (Int32) -> Int32
 
     /// renameat2(2); glibc ≥ 2.28.
     static let renameat2: RenameAt2? = resolve("renameat2", as: RenameAt2.self)
@@ -14,6 +15,8 @@ enum GNUFunctions {
     static let memfdCreate: MemfdCreate? = resolve("memfd_create", as: MemfdCreate.self)
     /// pipe2(2); glibc ≥ 2.9.
     static let pipe2: Pipe2? = resolve("pipe2", as: Pipe2.self)
+    /// syncfs(2); glibc ≥ 2.14.
+    static let syncfs: SyncFS? = resolve("syncfs", as: SyncFS.self)
 
     // Constants from <linux/fs.h>, <linux/memfd.h> and <fcntl.h> (values are kernel ABI).
     static let renameNoReplace: UInt32 = 1

@@ -53,7 +53,8 @@ public final class ReceiptWriter: Service, Sendable {
     public func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                await wake.wait(timeout: nil)
+                // With receipts still failing (a broken folder), try again after retryInterval.
+                await wake.wait(timeout: backlog > 0 ? retryInterval : nil)
                 await flush()
             }
         } onGracefulShutdown: { [wake] in
@@ -62,8 +63,12 @@ public final class ReceiptWriter: Service, Sendable {
         await flush()
     }
 
-    /// Writes every dirty receipt now.
+    /// Writes every dirty receipt now, in batches: one flush for the whole batch (temp files, one
+    /// syncfs, renames, one fsync per directory), not one fsync per receipt. One pass: receipts that
+    /// cannot be written stay dirty for the run loop to retry, so a broken folder never holds this.
     public func flush() async {
+        var failed: [Int64] = []
+        defer { if !failed.isEmpty { dirty.withLock { $0.formUnion(failed) } } }
         while true {
             let batch = dirty.withLock { set -> [Int64] in
                 let taken = Array(set.prefix(512))
@@ -71,36 +76,31 @@ public final class ReceiptWriter: Service, Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            var touched: Set<String> = []
-            var failed: [Int64] = []
+            var files: [(path: String, bytes: [UInt8])] = []
+            let now = Timestamp.now()
             for rowID in batch {
                 do {
                     guard let snapshot = try await store.receiptSnapshot(referralRowID: rowID) else { continue }
                     guard let folder = directories.withLock({ $0[snapshot.agency] }) else { continue }
-                    let bytes = Receipt.render(snapshot, updatedAt: .now()).serialized(pretty: true)
                     try FileSystem.createDirectory(folder, mode: 0o750)
-                    try FileSystem.writeFileAtomically(bytes + [0x0a], to: folder + "/" + snapshot.receiptName, mode: 0o640, syncDirectory: false)
-                    touched.insert(folder)
+                    files.append((folder + "/" + snapshot.receiptName, Receipt.render(snapshot, updatedAt: now).serialized(pretty: true) + [0x0a]))
                 } catch let error as SystemError {
-                    if error.isIOError { onFatal(error); return }
                     failed.append(rowID)
-                    logger.warning("Receipt could not be written; it will be retried.", metadata: [LogKey.code: .string(error.call), LogKey.stage: "receipts"])
+                    logger.warning("Receipt folder cannot be created; the receipt will be retried.", metadata: [LogKey.code: .string(error.call), LogKey.stage: "receipts"])
                 } catch {
                     failed.append(rowID)
                     logger.warning("Receipt state could not be read; it will be retried.", metadata: [LogKey.code: .string("\(error)"), LogKey.stage: "receipts"])
                 }
             }
-            for folder in touched {
-                do {
-                    try FileSystem.syncDirectory(folder)
-                } catch {
+            do {
+                try FileSystem.writeFilesAtomically(files, mode: 0o640)
+            } catch {
+                if error.isIOError || error.call == "syncfs" || error.call == "fsync" {
                     onFatal(error)
                     return
                 }
-            }
-            if !failed.isEmpty {
-                dirty.withLock { $0.formUnion(failed) }
-                try? await Task.sleep(for: retryInterval)
+                failed.append(contentsOf: batch)
+                logger.warning("Receipts could not be written; they will be retried.", metadata: [LogKey.code: .string(error.call), LogKey.stage: "receipts"])
             }
         }
     }
