@@ -92,6 +92,79 @@ struct ReceiptWriterTests {
         }
     }
 
+    final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .acquiring) }
+        func set() { value.store(true, ordering: .releasing) }
+    }
+
+    /// Polls `condition` every 5 ms for at most `milliseconds`.
+    private func eventually(within milliseconds: Int, _ condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(milliseconds)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return condition()
+    }
+
+    /// A writer whose receipts folder cannot be made: a regular file sits where its parent should be
+    /// (root ignores permission bits, so a mode would not stop it). Removing `blocker` repairs it.
+    private func brokenWriter(_ fixture: StoreFixture) -> (writer: ReceiptWriter, blocker: String, receipt: String) {
+        let blocker = fixture.directory + "/receipts"
+        _ = FileManager.default.createFile(atPath: blocker, contents: Data("not a folder".utf8))
+        let agencies = [AgencyConfiguration(id: "school-a", description: "A school", inboundDirectory: fixture.directory + "/inbound",
+                                            receiptsDirectory: blocker + "/school-a", rejectedDirectory: fixture.directory + "/rejected")]
+        let writer = ReceiptWriter(store: fixture.store, agencies: agencies, enabled: true,
+                                   logger: Logger(label: "receipt-writer-test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                   retryInterval: .milliseconds(10), onFatal: { _ in })
+        return (writer, blocker, blocker + "/school-a/ref-0001.json")
+    }
+
+    /// One agency's broken receipts folder must not hold the receipts stage (and so shutdown) in
+    /// `flush` for as long as it stays broken.
+    @Test func aReceiptThatKeepsFailingDoesNotHoldFlushForever() async throws {
+        try await withTemporaryStore { fixture in
+            let (receipts, blocker, receipt) = brokenWriter(fixture)
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record()]).first?.stored)
+            receipts.markDirty([stored.rowID])
+
+            let finished = Flag()
+            let flushing = Task {
+                await receipts.flush()
+                finished.set()
+            }
+            let returned = await eventually(within: 1_000) { finished.isSet }
+            #expect(returned, "flush was still retrying an unwritable receipt after 1 s")
+            // Repair the folder so a flush still looping ends and no task is left behind.
+            try FileManager.default.removeItem(atPath: blocker)
+            try await withinDeadline(seconds: 5) { await flushing.value }
+            if returned { await receipts.flush() }
+            #expect(FileManager.default.fileExists(atPath: receipt))
+        }
+    }
+
+    /// While a folder is broken the receipt is kept, and it is written once the folder is repaired,
+    /// without waiting for another referral to arrive.
+    @Test func aFailedReceiptIsWrittenOnceItsFolderIsRepaired() async throws {
+        try await withTemporaryStore { fixture in
+            let (receipts, blocker, receipt) = brokenWriter(fixture)
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record()]).first?.stored)
+            let running = Task { try await receipts.run() }
+            receipts.markDirty([stored.rowID])
+            try? await Task.sleep(for: .milliseconds(50))
+            #expect(!FileManager.default.fileExists(atPath: receipt))
+
+            try FileManager.default.removeItem(atPath: blocker)
+            let written = await eventually(within: 2_000) { FileManager.default.fileExists(atPath: receipt) }
+            #expect(written)
+
+            running.cancel()
+            receipts.markDirty([stored.rowID])   // wakes a loop that waits without a timeout
+            _ = try await withinDeadline(seconds: 5) { try await running.value }
+        }
+    }
+
     @Test func aReferralOfAnUnconfiguredAgencyOrAnUnknownRowIsSkipped() async throws {
         try await withTemporaryStore { fixture in
             let fatal = FatalErrors()
