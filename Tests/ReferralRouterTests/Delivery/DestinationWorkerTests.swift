@@ -1,0 +1,166 @@
+import Curl
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+import Testing
+import TestSupport
+@testable import ReferralRouter
+
+/// One destination's worker end to end: a real store, real HTTPS to the test partner on 127.0.0.1,
+/// the real classification, recording and retry timing (with small retry settings).
+@Suite("DestinationWorker over HTTPS")
+struct DestinationWorkerTests {
+    typealias Factory = IntakeRecordFactory
+
+    /// One PKI per test process, removed at exit.
+    static let pkiResult: Result<TestPKI, any Error> = Result {
+        let directory = try TestPaths.makeTemporaryDirectory(prefix: "router-worker-pki")
+        pkiDirectory.withLock { $0 = directory }
+        atexit {
+            if let directory = DestinationWorkerTests.pkiDirectory.withLock({ $0 }) { TestPaths.removeDirectory(directory) }
+        }
+        return try TestPKI.make(in: directory)
+    }
+    private static let pkiDirectory = Mutex<String?>(nil)
+
+    final class FatalErrors: Sendable {
+        let errors = Mutex<[String]>([])
+    }
+
+    // Records are received "now": the worker dead-letters anything older than max_age (5 days).
+
+    /// A store, a partner answering from `script`, and a running worker for destination `la-front-door`.
+    private func withWorker(script: String, settings configure: (inout DeliverySettings) -> Void = { _ in },
+                            _ body: (StoreFixture, TestPartner, DestinationWorker) async throws -> Void) async throws {
+        let pki = try Self.pkiResult.get()
+        try await withTemporaryStore { fixture in
+            let partnerDirectory = try TestPaths.makeTemporaryDirectory(prefix: "router-worker-partner")
+            defer { TestPaths.removeDirectory(partnerDirectory) }
+            let partner = try await TestPartner.start(pki: pki, directory: partnerDirectory, script: script)
+            defer { partner.stop() }
+            let client = try HTTPClient()
+            defer { client.shutdown() }
+
+            var settings = DeliverySettings()
+            settings.retryBase = .milliseconds(20)
+            settings.retryCap = .milliseconds(40)
+            settings.connectTimeout = .seconds(5)
+            settings.totalTimeout = .seconds(10)
+            configure(&settings)
+            let endpoint = HTTPSEndpoint(url: partner.url(path: "/referrals"), tls: TLSSettings(caFile: pki.caCertificate),
+                                         bearerToken: nil, proxy: nil)
+            let transport = HTTPSTransport(endpoint: endpoint, settings: settings, client: client, secrets: ResolvedSecrets())
+            let logger = Logger(label: "worker-test", factory: { _ in SwiftLogNoOpLogHandler() })
+            let store = fixture.store
+            let recorder = GroupCommit<DeliveryAttemptRecord> { try await store.recordAttempts($0) }
+            let fatal = FatalErrors()
+            let receipts = ReceiptWriter(store: store, agencies: [], enabled: false, logger: logger, onFatal: { _ in })
+            let worker = DestinationWorker(destination: "la-front-door", settings: settings, transport: transport, store: store,
+                                           recorder: recorder, receipts: receipts, logger: logger,
+                                           onFatal: { error in fatal.errors.withLock { $0.append(error.code) } })
+            let running = Task { await worker.run() }
+            do {
+                try await body(fixture, partner, worker)
+            } catch {
+                await worker.stop()
+                running.cancel()
+                throw error
+            }
+            await worker.stop()
+            try await withinDeadline(seconds: 10) { await running.value }
+            #expect(fatal.errors.withLock { $0 } == [])
+        }
+    }
+
+    private struct DeliveryState: Equatable {
+        var state: String
+        var attempts: Int
+        var lastStatus: Int?
+    }
+
+    private func state(_ fixture: StoreFixture, _ id: Int64) throws -> DeliveryState? {
+        let connection = try fixture.rawConnection()
+        defer { try? connection.close() }
+        return try connection.read { db in
+            try Row.fetchOne(db, sql: "SELECT state, attempts, last_status FROM delivery WHERE id = ?", arguments: [id]).map {
+                DeliveryState(state: $0["state"], attempts: $0["attempts"], lastStatus: $0["last_status"])
+            }
+        }
+    }
+
+    /// Polls the delivery row every 10 ms, at most `seconds`, until it leaves `pending`.
+    private func settled(_ fixture: StoreFixture, _ id: Int64, within seconds: Int = 10) async throws -> DeliveryState? {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if let current = try state(fixture, id), current.state != "pending" { return current }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return try state(fixture, id)
+    }
+
+    @Test func aRefusedAttemptIsRetriedWithTheSameBytesAndIdempotencyKeyUntilDelivered() async throws {
+        let script = #"{"/referrals": [{"status": 503, "headers": {"Retry-After": "0"}}, {"status": 500}, {"status": 202}]}"#
+        try await withWorker(script: script) { fixture, partner, worker in
+            let record = Factory.record(receivedAt: .now())
+            let stored = try #require(try await fixture.store.commitIntake([record]).first?.stored)
+            await worker.enqueue(stored.deliveries)
+
+            let final = try await settled(fixture, stored.deliveries[0].id)
+            #expect(final == DeliveryState(state: "delivered", attempts: 3, lastStatus: 202))
+            let requests = try partner.received(path: "/referrals")
+            #expect(requests.count == 3)
+            let planned = record.decision.deliveries[0]
+            #expect(requests.allSatisfy { $0.header("Idempotency-Key") == planned.idempotencyKey })
+            #expect(requests.allSatisfy { $0.body == planned.payload })
+            #expect(requests.allSatisfy { $0.header("X-Referral-Id") == "ref-0001" && $0.method == "POST" })
+            #expect(requests.allSatisfy { $0.header("Content-Type") == "application/json" })
+            let connection = try fixture.rawConnection()
+            defer { try? connection.close() }
+            let events = try await connection.read { db in
+                try String.fetchAll(db, sql: "SELECT event FROM audit WHERE destination = 'la-front-door' AND event IN ('retry', 'delivered', 'dead-lettered') ORDER BY seq")
+            }
+            #expect(events == ["retry", "retry", "delivered"])
+            #expect(try await fixture.store.verifyAudit().isIntact)
+        }
+    }
+
+    @Test func aClientErrorIsDeadLetteredAfterOneAttemptAndNeverResent() async throws {
+        let script = #"{"/referrals": [{"status": 422, "body": "{\"error\": \"missing field concern\"}"}]}"#
+        try await withWorker(script: script) { fixture, partner, worker in
+            let stored = try #require(try await fixture.store.commitIntake([Factory.record(receivedAt: .now())]).first?.stored)
+            await worker.enqueue(stored.deliveries)
+
+            let final = try await settled(fixture, stored.deliveries[0].id)
+            #expect(final == DeliveryState(state: "dead", attempts: 1, lastStatus: 422))
+            let snapshot = try #require(try await fixture.store.receiptSnapshot(referralRowID: stored.rowID))
+            #expect(snapshot.destinations.first?.lastError?.contains("HTTP 422") == true)
+            #expect(snapshot.destinations.first?.lastError?.contains("missing field concern") == true)
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try partner.received(path: "/referrals").count == 1)
+            #expect(await worker.snapshot.queued == 0)
+        }
+    }
+
+    @Test func anImmediateReferralIsSentBeforeAQueuedRoutineBacklog() async throws {
+        try await withWorker(script: #"{"/referrals": [{"status": 202}]}"#, settings: { $0.maxInFlight = 1 }) { fixture, partner, worker in
+            let now = Timestamp.now()
+            let backlog = (0..<15).map { Factory.record(referralId: "ref-routine-\($0)", receivedAt: now) }
+            let urgent = Factory.record(referralId: "ref-urgent", priority: .urgent, receivedAt: now)
+            let immediate = Factory.record(referralId: "ref-immediate", priority: .immediate, receivedAt: now)
+            let stored = try await fixture.store.commitIntake(backlog + [urgent, immediate]).compactMap(\.stored)
+            try #require(stored.count == 17)
+            // All handed over at once, in arrival order (the immediate one last).
+            await worker.enqueue(stored.flatMap(\.deliveries))
+
+            let requests = try await partner.waitForRequests(count: 17, path: "/referrals", timeout: .seconds(10))
+            let order = requests.sorted { $0.seq < $1.seq }.compactMap { $0.header("X-Referral-Id") }
+            #expect(order.count == 17)
+            #expect(Array(order.prefix(2)) == ["ref-immediate", "ref-urgent"])
+            #expect(Array(order.dropFirst(2)) == (0..<15).map { "ref-routine-\($0)" })
+            for delivery in stored.flatMap(\.deliveries) {
+                #expect(try await settled(fixture, delivery.id)?.state == "delivered")
+            }
+        }
+    }
+}
