@@ -13,10 +13,17 @@ public struct CircuitBreaker: Sendable, Hashable {
     public private(set) var consecutiveFailures = 0
     /// While ramping up after a probe: the concurrency currently allowed.
     public private(set) var rampLimit: Int?
-    public let threshold: Int
-    public let coolDown: Duration
+    public private(set) var threshold: Int
+    public private(set) var coolDown: Duration
 
     public init(threshold: Int, coolDown: Duration) {
+        self.threshold = max(threshold, 1)
+        self.coolDown = coolDown
+    }
+
+    /// New settings after a reload. The state is kept (an open breaker stays open until its
+    /// cool-down ends), so a reload never hides a failing partner nor floods a paused one.
+    public mutating func reconfigure(threshold: Int, coolDown: Duration) {
         self.threshold = max(threshold, 1)
         self.coolDown = coolDown
     }

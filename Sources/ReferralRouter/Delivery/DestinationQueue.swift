@@ -44,6 +44,13 @@ struct DestinationQueue: Sendable {
         }
     }
 
+    /// Makes every deferred delivery due now: after a reload that may have fixed what kept them waiting.
+    mutating func promoteAll() {
+        while let next = waiting.popMin() {
+            ready.insert(next.ready)
+        }
+    }
+
     /// The highest-priority ready delivery, now marked in flight.
     mutating func takeNext() -> Ready? {
         guard let next = ready.popMin() else { return nil }

@@ -19,6 +19,12 @@ actor DestinationWorker {
     private let wake = WakeSignal()
     private var stopping = false
     private var lastExpiryWarning: ContinuousClock.Instant?
+    /// No new attempt starts before this: the partner's `Retry-After` (it speaks for the whole
+    /// partner, not one referral), or the slow retry after a TLS failure that only an operator can fix.
+    private var pausedUntil: ContinuousClock.Instant?
+    /// The last failure was one only an operator can fix (TLS verification, pin, redirect, local
+    /// configuration): the next reload retries at once instead of after `tls_failure_retry_seconds`.
+    private var awaitingOperator = false
 
     init(destination: String, settings: DeliverySettings, transport: any DeliveryTransport, store: any ReferralStore,
          recorder: GroupCommit<DeliveryAttemptRecord>, receipts: ReceiptWriter, logger: Logger,
@@ -49,9 +55,17 @@ actor DestinationWorker {
         wake.signal()
     }
 
+    /// A reload: new settings and transport. A wait for an operator (a TLS failure) ends here, since a
+    /// reload is how an operator fixes a CA file or a pin; the breaker keeps its state.
     func update(settings: DeliverySettings, transport: any DeliveryTransport) {
         self.settings = settings
         self.transport = transport
+        breaker.reconfigure(threshold: settings.breakerFailureThreshold, coolDown: settings.breakerCooldown)
+        if awaitingOperator {
+            awaitingOperator = false
+            pausedUntil = nil
+            queue.promoteAll()
+        }
         wake.signal()
     }
 
@@ -62,9 +76,11 @@ actor DestinationWorker {
     }
 
     var snapshot: DestinationSnapshot {
-        DestinationSnapshot(destination: destination, queued: queue.pendingCount, inFlight: queue.inFlight.count,
-                            breakerOpen: breaker.isOpen, consecutiveFailures: breaker.consecutiveFailures,
-                            certificateNotAfter: transport.certificateNotAfter)
+        let notAfter = transport.certificateNotAfter
+        return DestinationSnapshot(destination: destination, queued: queue.pendingCount, inFlight: queue.inFlight.count,
+                                   breakerOpen: breaker.isOpen, consecutiveFailures: breaker.consecutiveFailures,
+                                   certificateNotAfter: notAfter,
+                                   certificateExpiresSoon: notAfter.map(certificateExpiresSoon) ?? false)
     }
 
     func run() async {
@@ -74,13 +90,15 @@ actor DestinationWorker {
                 if stopping, queue.inFlight.isEmpty { return }
                 let now = ContinuousClock.now
                 queue.promoteDue(now: now)
-                if !stopping {
+                if let until = pausedUntil, now >= until { pausedUntil = nil }
+                if !stopping, pausedUntil == nil {
                     let allowed = breaker.allowedInFlight(now: now, maximum: settings.maxInFlight)
                     while queue.inFlight.count < allowed, let next = queue.takeNext() {
                         group.addTask { await self.attempt(id: next.id, priority: next.priority) }
                     }
                 }
-                let deadlines = [queue.readyCount > 0 ? breaker.reopensAt : nil, queue.nextDue].compactMap { $0 }
+                let waitingForReady = queue.readyCount > 0
+                let deadlines = [waitingForReady ? pausedUntil : nil, waitingForReady ? breaker.reopensAt : nil, queue.nextDue].compactMap { $0 }
                 let timeout = deadlines.min().map { max($0 - now, .milliseconds(1)) }
                 await wake.wait(timeout: timeout)
             }
@@ -125,6 +143,8 @@ actor DestinationWorker {
             return
         case .delivered(let status):
             breaker.recordSuccess(maximum: settings.maxInFlight)
+            pausedUntil = nil
+            awaitingOperator = false
             record = .delivered(status: status, remoteReference: remoteReference(result))
             code = "delivered"
             event = .delivered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status,
@@ -156,8 +176,15 @@ actor DestinationWorker {
                 let delay: Duration
                 if alert != nil {
                     delay = settings.tlsFailureRetry + .milliseconds(Int64.random(in: 0...1000, using: &random))
+                    // Nothing can succeed until an operator acts: the whole destination waits, so a
+                    // backlog does not walk through the failure one delivery at a time.
+                    pause(until: .now + settings.tlsFailureRetry)
+                    awaitingOperator = true
                 } else {
                     delay = RetryPolicy(settings).delay(afterFailedAttempts: attempt, retryAfter: retryAfter, using: &random)
+                    if let retryAfter {
+                        pause(until: .now + min(max(retryAfter, .zero), settings.retryAfterMax))
+                    }
                 }
                 retryAt = .now + delay
                 record = .willRetry(at: wallNow.adding(delay), error: "\(retryCode): \(errorText(result))", status: status)
@@ -185,6 +212,16 @@ actor DestinationWorker {
         wake.signal()
     }
 
+    /// Extends the destination's pause (never shortens it).
+    private func pause(until instant: ContinuousClock.Instant) {
+        if let current = pausedUntil, current >= instant { return }
+        pausedUntil = instant
+    }
+
+    private func certificateExpiresSoon(_ notAfter: Timestamp) -> Bool {
+        notAfter.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch < Int64(settings.certificateExpiryWarningDays) * 86_400_000
+    }
+
     private func remoteReference(_ result: TransportResult) -> String? {
         if case .response(_, _, _, let reference) = result { return reference }
         return nil
@@ -198,10 +235,7 @@ actor DestinationWorker {
     }
 
     private func checkCertificateExpiry() {
-        guard let notAfter = transport.certificateNotAfter else { return }
-        let remaining = notAfter.millisecondsSinceEpoch - Timestamp.now().millisecondsSinceEpoch
-        let warnWithin = Int64(settings.certificateExpiryWarningDays) * 86_400_000
-        guard remaining < warnWithin else { return }
+        guard let notAfter = transport.certificateNotAfter, certificateExpiresSoon(notAfter) else { return }
         let now = ContinuousClock.now
         if let last = lastExpiryWarning, now - last < .seconds(3600) { return }
         lastExpiryWarning = now
@@ -218,4 +252,33 @@ public struct DestinationSnapshot: Sendable, Codable {
     public var breakerOpen: Bool
     public var consecutiveFailures: Int
     public var certificateNotAfter: Timestamp?
+    /// The partner's certificate expires within `certificate_expiry_warning_days`: `status` warns.
+    public var certificateExpiresSoon: Bool
+
+    init(destination: String, queued: Int, inFlight: Int, breakerOpen: Bool, consecutiveFailures: Int,
+         certificateNotAfter: Timestamp?, certificateExpiresSoon: Bool) {
+        self.destination = destination
+        self.queued = queued
+        self.inFlight = inFlight
+        self.breakerOpen = breakerOpen
+        self.consecutiveFailures = consecutiveFailures
+        self.certificateNotAfter = certificateNotAfter
+        self.certificateExpiresSoon = certificateExpiresSoon
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case destination, queued, inFlight, breakerOpen, consecutiveFailures, certificateNotAfter, certificateExpiresSoon
+    }
+
+    /// A status.json written before `certificateExpiresSoon` existed still reads.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        destination = try container.decode(String.self, forKey: .destination)
+        queued = try container.decode(Int.self, forKey: .queued)
+        inFlight = try container.decode(Int.self, forKey: .inFlight)
+        breakerOpen = try container.decode(Bool.self, forKey: .breakerOpen)
+        consecutiveFailures = try container.decode(Int.self, forKey: .consecutiveFailures)
+        certificateNotAfter = try container.decodeIfPresent(Timestamp.self, forKey: .certificateNotAfter)
+        certificateExpiresSoon = try container.decodeIfPresent(Bool.self, forKey: .certificateExpiresSoon) ?? false
+    }
 }

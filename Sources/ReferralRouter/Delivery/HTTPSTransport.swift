@@ -48,12 +48,21 @@ final class HTTPSTransport: DeliveryTransport {
             let response = try await client.send(request)
             if let expiry = response.peerCertificateNotAfter {
                 notAfter.withLock { $0 = Timestamp(millisecondsSinceEpoch: Int64(expiry.timeIntervalSince1970 * 1000)) }
+            } else if checkExpiry {
+                expiryCheckFailed()
             }
             return .response(status: response.status, retryAfter: response.header("Retry-After"),
                              bodyExcerpt: BodyExcerpt.sanitise(response.body), remoteReference: nil)
         } catch {
+            if checkExpiry { expiryCheckFailed() }
             return .failure(TransportFailure(error))
         }
+    }
+
+    /// The request that was to read the certificate's expiry got none (the partner was down, or the
+    /// handshake failed): the next request tries again, rather than an hour later.
+    private func expiryCheckFailed() {
+        lastExpiryCheck.withLock { $0 = nil }
     }
 }
 
