@@ -42,6 +42,10 @@ SCRIPT
                                        answer N (after the delay)
         {"action": "reset"}            read the request, then close the TCP connection
                                        abruptly (SO_LINGER 0: an RST), no answer
+        {"action": "reset", "partial": true, "status": N}
+                                       reset mid-response: send the status line, headers
+                                       declaring a longer body and part of that body, then
+                                       the RST (the record's status is N)
         {"action": "stall", "seconds": S, "status": N}
                                        send the status line and headers, then trickle the
                                        body at 1 byte/s for S seconds and close before
@@ -166,6 +170,8 @@ def validate_script(value):
             delay = step.get("delay", 0)
             if not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY_SECONDS:
                 raise ScriptError("delay must be 0-%d seconds" % MAX_DELAY_SECONDS)
+            if not isinstance(step.get("partial", False), bool):
+                raise ScriptError("partial must be true or false")
             seconds = step.get("seconds", 30)
             if not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_ACTION_SECONDS:
                 raise ScriptError("seconds must be 0-%d" % MAX_ACTION_SECONDS)
@@ -397,7 +403,8 @@ class PartnerHandler(http.server.BaseHTTPRequestHandler):
             return
         step = self.server.script.next_step(path) or {}
         action = step.get("action")
-        status = None if action in ("reset", "hang") else int(step.get("status", 202))
+        partial = action == "reset" and step.get("partial", False)
+        status = None if action in ("reset", "hang") and not partial else int(step.get("status", 202))
         headers = {}
         for name, value in self.headers.items():
             key = name.lower()
@@ -422,6 +429,8 @@ class PartnerHandler(http.server.BaseHTTPRequestHandler):
         self.announce(path, body, status)
 
         if action == "reset":
+            if partial:
+                self.send_partial(status, step.get("headers", {}))
             self.reset_connection()
         elif action == "hang":
             self.hang(float(step.get("seconds", 30)))
@@ -479,6 +488,22 @@ class PartnerHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send_partial(self, status, headers):
+        """The status line, headers declaring a 64-byte body, and 8 bytes of it."""
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "64")
+            self.end_headers()
+            self.wfile.write(b"partial-")
+            self.wfile.flush()
+            # Let the bytes leave before the RST, so the client sees a response cut short.
+            time.sleep(0.2)
+        except OSError:
+            pass
 
     def reset_connection(self):
         """Close abruptly: SO_LINGER with a zero timeout makes close() send an RST."""
