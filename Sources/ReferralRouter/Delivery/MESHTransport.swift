@@ -1,9 +1,11 @@
 import Curl
 
 /// Delivers to a health partner through NHS MESH: `POST outbox` with the payload, a non-personal
-/// `mex-localid` (the idempotency key) and a checksum. After an attempt whose answer may have been
-/// lost, MESH is asked whether it already holds a message with that local id before posting
-/// again, so a retry does not create a duplicate (NHS England's client never blindly re-posts).
+/// `mex-localid` (the idempotency key) and a checksum, and records the message id MESH gives.
+///
+/// Before every post MESH is asked whether it already holds a message with that local id (NHS
+/// England's client never blindly re-posts): after a lost answer, or a crash between the post and
+/// recording it, the retry finds the first message instead of making a second one.
 final class MESHTransport: DeliveryTransport {
     private let mesh: MESHClient
     private let endpoint: MESHEndpoint
@@ -19,27 +21,42 @@ final class MESHTransport: DeliveryTransport {
 
     func send(_ delivery: OutboundDelivery) async -> TransportResult {
         do {
-            if delivery.attempts > 0 {
-                switch try await mesh.trackByLocalID(delivery.idempotencyKey) {
-                case .found(let messageID):
-                    return .response(status: 202, retryAfter: nil, bodyExcerpt: "already in MESH", remoteReference: messageID)
-                case .notFound:
-                    break
-                case .unknown(let status):
-                    // Cannot tell whether the earlier attempt arrived: do not risk a duplicate; retry later.
-                    return .response(status: status >= 500 ? status : 503, retryAfter: nil,
-                                     bodyExcerpt: "MESH tracking answered \(status)", remoteReference: nil)
-                }
+            switch try await mesh.trackByLocalID(delivery.idempotencyKey) {
+            case .found(let messageID):
+                return .response(status: 202, retryAfter: nil, bodyExcerpt: "already in MESH",
+                                 remoteReference: messageID ?? delivery.remoteReference)
+            case .notFound:
+                break
+            case .forbidden(let status):
+                return .failure(Self.authenticationFailure(status: status))
+            case .unknown(let status):
+                // Cannot tell whether an earlier attempt arrived: never risk a duplicate; retry later.
+                return .response(status: status >= 500 ? status : 503, retryAfter: nil,
+                                 bodyExcerpt: "MESH tracking answered \(status)", remoteReference: nil)
             }
             let response = try await mesh.send(MESHClient.Outgoing(
                 recipient: endpoint.recipient, workflowID: endpoint.workflowID, localID: delivery.idempotencyKey,
                 subject: "Referral \(delivery.referralId)", fileName: "\(delivery.referralId).json",
                 contentType: delivery.contentType, body: delivery.payload))
+            if response.status == 401 || response.status == 403 {
+                return .failure(Self.authenticationFailure(status: response.status))
+            }
             let messageID = MESHClient.messageID(in: response.body)
             return .response(status: response.status, retryAfter: response.header("Retry-After"),
                              bodyExcerpt: BodyExcerpt.sanitise(response.body), remoteReference: messageID)
         } catch {
             return .failure(TransportFailure(error))
         }
+    }
+
+    /// The MESH-specific part of classification. MESH answers 403 when the mailbox id, password or
+    /// shared key is wrong (or the mailbox is locked): nothing about the referral is refused, and
+    /// every other referral to this mailbox would fail the same way until an operator fixes the
+    /// credentials. Dead-lettering (what a plain 4xx means for an HTTPS partner) would abandon
+    /// referrals for an operator problem, so it is reported as a configuration failure instead:
+    /// retried slowly (`tls_failure_retry_seconds`) with an alert, never in a hot loop.
+    static func authenticationFailure(status: Int) -> TransportFailure {
+        TransportFailure(kind: .configuration,
+                         message: "MESH refused the mailbox's credentials (HTTP \(status)); check the mailbox id, mesh_password and mesh_shared_key")
     }
 }
