@@ -154,6 +154,25 @@ public protocol ReferralStore: Sendable {
     func status() async throws(StoreError) -> StoreStatus
     /// Appends free-standing audit events (configuration loaded, alerts).
     func appendAudit(_ events: [AuditEvent]) async throws(StoreError)
+
+    // MARK: MESH mailboxes (issue 8)
+
+    /// What is already known of an inbound MESH message id, or nil for a new message.
+    func meshKnownMessage(messageID: String) async throws(StoreError) -> MESHKnownMessage?
+    /// Records what an inbound MESH message became (and queues its receipt), durably.
+    func recordMESHMessage(_ record: MESHMessageRecord) async throws(StoreError)
+    /// A message that already became a referral was seen again in the inbox: records a duplicate of
+    /// that referral (and, with a receipt workflow, makes sure the sender's receipt is queued).
+    /// Returns the original referral id.
+    func recordMESHRedownload(messageID: String, agency: String, receiptWorkflowID: String?,
+                              at: Timestamp) async throws(StoreError) -> String?
+    func markMESHAcknowledged(messageID: String, at: Timestamp) async throws(StoreError)
+    /// Records a MESH report and applies it to the delivery (or receipt) it concerns.
+    func applyMESHReport(_ report: MESHReport) async throws(StoreError) -> MESHReportMatch
+    /// Queues the final receipt of every MESH referral of `agency` whose deliveries are all done.
+    func queueFinalMESHReceipts(agency: String, at: Timestamp) async throws(StoreError) -> Int
+    func pendingMESHReceipts(agency: String, limit: Int) async throws(StoreError) -> [MESHPendingReceipt]
+    func recordMESHReceiptAttempt(id: Int64, result: MESHReceiptAttemptResult, at: Timestamp) async throws(StoreError)
 }
 
 /// The state a receipt is rendered from.

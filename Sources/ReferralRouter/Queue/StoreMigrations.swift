@@ -81,6 +81,7 @@ enum StoreMigrations {
                 CREATE INDEX audit_by_referral ON audit (referral_id);
                 """)
         }
+        migrator.registerMigration(MESHStoreMigration.name, migrate: MESHStoreMigration.migrate)
         return migrator
     }
 }
