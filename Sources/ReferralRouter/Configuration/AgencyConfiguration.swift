@@ -1,4 +1,5 @@
-/// `[[agency]]`: an organisation that drops referrals into its own inbound folder.
+/// `[[agency]]`: an organisation that drops referrals into its own inbound folder (and, with
+/// `[agency.mesh]`, sends them to an NHS MESH mailbox the router drains).
 public struct AgencyConfiguration: Sendable, Hashable {
     /// Stable identifier used in folder names, logs and audit: lower-case letters, digits and `-`.
     public var id: String
@@ -8,6 +9,8 @@ public struct AgencyConfiguration: Sendable, Hashable {
     public var inboundDirectory: String
     public var receiptsDirectory: String
     public var rejectedDirectory: String
+    /// `[agency.mesh]`: a MESH mailbox drained as a second intake for this agency, if any.
+    public var mesh: MESHMailboxConfiguration? = nil
 }
 
 enum Identifier {

@@ -82,7 +82,7 @@ extension RouterConfiguration {
             table.finish()
         }
 
-        let agencies = readAgencies(root.tables("agency"), spool: spoolDirectory, root: root)
+        let agencies = readAgencies(root.tables("agency"), spool: spoolDirectory, configDirectory: directory, root: root)
         let destinations = readDestinations(root.tables("destination"), defaults: deliveryDefaults, configDirectory: directory, root: root)
         root.finish()
 
@@ -149,7 +149,7 @@ extension RouterConfiguration {
         return settings
     }
 
-    private static func readAgencies(_ tables: [ConfigTable], spool: String, root: ConfigTable) -> [AgencyConfiguration] {
+    private static func readAgencies(_ tables: [ConfigTable], spool: String, configDirectory: String, root: ConfigTable) -> [AgencyConfiguration] {
         var agencies: [AgencyConfiguration] = []
         var seen: Set<String> = []
         for table in tables {
@@ -160,14 +160,23 @@ extension RouterConfiguration {
             let inbound = absolutePath(table.string("inbound", default: "inbound/\(id)"), relativeTo: spool)
             let receipts = absolutePath(table.string("receipts", default: "receipts/\(id)"), relativeTo: spool)
             let rejected = absolutePath(table.string("rejected", default: "rejected/\(id)"), relativeTo: spool)
+            let mesh = table.table("mesh").flatMap { meshTable in
+                defer { meshTable.finish() }
+                return MESHMailboxConfiguration.read(meshTable, configDirectory: configDirectory)
+            }
             table.finish()
             agencies.append(AgencyConfiguration(id: id, description: description, inboundDirectory: inbound,
-                                                receiptsDirectory: receipts, rejectedDirectory: rejected))
+                                                receiptsDirectory: receipts, rejectedDirectory: rejected, mesh: mesh))
         }
         if agencies.isEmpty { root.problem("agency", "at least one [[agency]] is required") }
         let inbound = Dictionary(grouping: agencies, by: \.inboundDirectory)
         for (folder, sharing) in inbound where sharing.count > 1 {
             root.problem("agency", "agencies \(sharing.map(\.id).joined(separator: ", ")) share the inbound folder \(folder)")
+        }
+        // One mailbox drained by two agencies would make each message's source agency a matter of chance.
+        let mailboxes = Dictionary(grouping: agencies.filter { $0.mesh != nil }, by: { "\($0.mesh?.baseURL ?? "") \($0.mesh?.mailbox ?? "")" })
+        for (_, sharing) in mailboxes where sharing.count > 1 {
+            root.problem("agency", "agencies \(sharing.map(\.id).joined(separator: ", ")) share the MESH mailbox \(sharing[0].mesh?.mailbox ?? "")")
         }
         return agencies
     }
@@ -201,7 +210,7 @@ extension RouterConfiguration {
         return destinations
     }
 
-    private static func readTLS(_ table: ConfigTable, configDirectory: String) -> TLSSettings {
+    static func readTLS(_ table: ConfigTable, configDirectory: String) -> TLSSettings {
         var tls = TLSSettings()
         tls.caFile = table.string("ca_file").map { absolutePath($0, relativeTo: configDirectory) }
         tls.clientCertificate = table.string("client_certificate").map { absolutePath($0, relativeTo: configDirectory) }
@@ -225,7 +234,7 @@ extension RouterConfiguration {
         return tls
     }
 
-    private static func checkLoopbackOnlyVerification(_ table: ConfigTable, url: String, tls: TLSSettings, key: String) {
+    static func checkLoopbackOnlyVerification(_ table: ConfigTable, url: String, tls: TLSSettings, key: String) {
         if tls.verification == .skipForLoopbackOnly, !URLHost.isLoopback(url) {
             table.problem("tls_verification", "skip-for-loopback-only is refused: \(key) is not 127.0.0.1, ::1 or localhost; TLS verification cannot be switched off for a remote partner")
         }

@@ -66,6 +66,14 @@ public enum Daemon {
                                       ])
                                   },
                                   onFatal: { fatal.raise($0) })
+        let meshIntake: MESHIntake
+        do {
+            meshIntake = try MESHIntake(live: live, store: store, delivery: delivery, receipts: receipts, environment: environment,
+                                        logger: logger, onFatal: { fatal.raise($0) })
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            return .configuration
+        }
         let reporter = StatusReporter(live: live, store: store, delivery: delivery, intake: intake, receipts: receipts,
                                       notifier: notifier, logger: logger)
         let reloader = ConfigurationReloader(directory: configDirectory, overrides: overrides, environment: environment, live: live,
@@ -83,6 +91,7 @@ public enum Daemon {
                 stage(delivery, "delivery"),
                 stage(reporter, "status"),
                 stage(reloader, "reload"),
+                stage(meshIntake, "mesh-intake"),
                 stage(intake, "intake"),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,0 +1,160 @@
+import Curl
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The intake stage for NHS MESH mailboxes (issue 8): one `MESHMailboxPoller` per agency with an
+/// `[agency.mesh]` table, each on its own task over this stage's own libcurl client, so a slow or
+/// broken mailbox never holds up folder intake, delivery or another mailbox. After a reload the
+/// pollers of changed or removed mailboxes finish the message in hand and stop; new ones start.
+///
+/// Distrusts: every MESH answer (listings, headers, bodies, reports), like inbound files.
+/// Privilege: outbound HTTPS to the configured MESH servers only.
+/// Logs: polls, message ids, referral ids, codes; never subjects, file names or content.
+/// Knobs: `[agency.mesh]` in router.toml (docs/configuration.md).
+public final class MESHIntake: Service, Sendable {
+    /// Test-only fault hook, documented in docs/operations.md: with `1`, the router SIGKILLs itself
+    /// after committing a MESH message and before acknowledging it.
+    public static let crashBeforeAcknowledgementVariable = "REFERRAL_ROUTER_TEST_CRASH_BEFORE_MESH_ACK"
+    /// On shutdown, how long a poller may take to finish the message in hand.
+    static let shutdownGrace: Duration = .seconds(3)
+
+    private let live: LiveConfiguration
+    private let store: any ReferralStore
+    private let delivery: DeliveryService
+    private let receipts: ReceiptWriter
+    private let environment: [String: String]
+    private let logger: Logger
+    private let onFatal: @Sendable (any Error) -> Void
+    private let client: HTTPClient
+    private let crashBeforeAcknowledgement: Bool
+    private let wake = WakeSignal()
+    private let state: Mutex<State>
+
+    private struct State {
+        var stopping = false
+        var generation: Int
+        var credentials: [String: MESHMailboxCredentials]
+        var pollers: [String: Running] = [:]
+    }
+
+    private struct Running {
+        var configuration: MESHMailboxConfiguration
+        var poller: MESHMailboxPoller
+        var task: Task<Void, Never>
+    }
+
+    /// Reads every mailbox's credentials now, so a missing secret stops start-up like any other.
+    public init(live: LiveConfiguration, store: any ReferralStore, delivery: DeliveryService, receipts: ReceiptWriter,
+                environment: [String: String], logger: Logger, onFatal: @escaping @Sendable (any Error) -> Void) throws(ConfigurationError) {
+        let snapshot = live.current
+        let credentials = try MESHMailboxCredentials.resolve(snapshot.configuration, environment: environment)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.maxConnectionsPerHost = 4
+        clientConfiguration.maxTotalConnections = 16
+        do {
+            client = try HTTPClient(configuration: clientConfiguration)
+        } catch {
+            throw ConfigurationError(problems: [ConfigurationProblem(file: "libcurl", line: nil, key: "", message: "cannot start the MESH client: \(error)")])
+        }
+        self.live = live
+        self.store = store
+        self.delivery = delivery
+        self.receipts = receipts
+        self.environment = environment
+        self.logger = logger
+        self.onFatal = onFatal
+        self.crashBeforeAcknowledgement = environment[Self.crashBeforeAcknowledgementVariable] == "1"
+        state = Mutex(State(generation: snapshot.generation, credentials: credentials))
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled, !state.withLock({ $0.stopping }) {
+                reconcile()
+                // Reloads are noticed within a second (the reloader swaps the live configuration).
+                await wake.wait(timeout: .seconds(1))
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.wake.signal()
+        }
+        let running = state.withLock { state -> [Running] in
+            let running = Array(state.pollers.values)
+            state.pollers = [:]
+            return running
+        }
+        // Each poller finishes the message in hand; one still waiting on a slow or hung mailbox
+        // after the grace period is cancelled (an unfinished download commits nothing).
+        running.forEach { $0.poller.stop() }
+        let tasks = running.map(\.task)
+        let deadline = Task {
+            try? await Task.sleep(for: Self.shutdownGrace)
+            tasks.forEach { $0.cancel() }
+        }
+        for task in tasks {
+            await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
+        }
+        deadline.cancel()
+        client.shutdown()
+    }
+
+    /// Starts, restarts and stops pollers to match the configuration in force.
+    private func reconcile() {
+        let snapshot = live.current
+        var credentials = state.withLock { $0.credentials }
+        if state.withLock({ $0.generation }) != snapshot.generation {
+            do {
+                credentials = try MESHMailboxCredentials.resolve(snapshot.configuration, environment: environment)
+            } catch {
+                for problem in error.problems {
+                    logger.error("MESH mailbox credentials cannot be read after the reload; those mailboxes keep their previous settings: \(problem)",
+                                 metadata: [LogKey.code: "mesh_credentials"])
+                }
+            }
+            state.withLock { $0.generation = snapshot.generation; $0.credentials = credentials }
+        }
+        let wanted = Dictionary(snapshot.configuration.agencies.compactMap { agency in agency.mesh.map { (agency.id, $0) } },
+                                uniquingKeysWith: { first, _ in first })
+        let defaults = snapshot.configuration.deliveryDefaults
+        state.withLock { state in
+            for (agency, running) in state.pollers where wanted[agency] != running.configuration {
+                // Removed or changed (and its new credentials readable): finish the message in hand, stop.
+                guard wanted[agency] == nil || credentials[agency] != nil else { continue }
+                running.poller.stop()
+                state.pollers[agency] = nil
+                logger.notice("MESH mailbox poller stopped for a configuration change.", metadata: [LogKey.agency: .string(agency), LogKey.code: "mesh_reconfigured"])
+                if let configuration = wanted[agency], let secrets = credentials[agency] {
+                    state.pollers[agency] = start(agency: agency, configuration: configuration, credentials: secrets, defaults: defaults, after: running.task)
+                }
+            }
+            for (agency, configuration) in wanted where state.pollers[agency] == nil {
+                guard let secrets = credentials[agency] else { continue }
+                state.pollers[agency] = start(agency: agency, configuration: configuration, credentials: secrets, defaults: defaults, after: nil)
+            }
+        }
+    }
+
+    /// A poller's task; a replacement waits for its predecessor, so one mailbox is never drained twice at once.
+    private func start(agency: String, configuration: MESHMailboxConfiguration, credentials: MESHMailboxCredentials,
+                       defaults: DeliverySettings, after previous: Task<Void, Never>?) -> Running {
+        let mesh = MESHClient(baseURL: configuration.baseURL, mailbox: configuration.mailbox, password: credentials.password,
+                              sharedKey: credentials.sharedKey, tls: credentials.tls(configuration.tls), limits: TransferLimits(defaults),
+                              client: client)
+        let poller = MESHMailboxPoller(agency: agency, mailbox: configuration, client: mesh, live: live, store: store, delivery: delivery,
+                                       receipts: receipts, logger: logger, crashBeforeAcknowledgement: crashBeforeAcknowledgement, onFatal: onFatal)
+        let task = Task {
+            await previous?.value
+            await poller.run()
+        }
+        logger.info("MESH mailbox poller started.", metadata: [
+            LogKey.agency: .string(agency), "mesh_mailbox": .string(configuration.mailbox),
+            "poll_interval_seconds": .stringConvertible(Int(configuration.pollInterval.seconds)), LogKey.code: "mesh_started",
+        ])
+        return Running(configuration: configuration, poller: poller, task: task)
+    }
+}
