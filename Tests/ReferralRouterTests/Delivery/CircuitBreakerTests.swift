@@ -123,4 +123,30 @@ struct CircuitBreakerTests {
         #expect(breaker.threshold == 1)
         #expect(breaker.recordFailure(now: start) == true)
     }
+
+    @Test func aReloadKeepsAnOpenBreakerOpenUntilItsDeadline() {
+        var breaker = opened(at: start)
+        breaker.reconfigure(threshold: 10, coolDown: .seconds(5))
+        #expect(breaker.isOpen)
+        #expect(breaker.reopensAt == start + coolDown)
+        #expect(breaker.allowedInFlight(now: start + .seconds(6), maximum: maximum) == 0)
+        #expect(breaker.allowedInFlight(now: start + coolDown, maximum: maximum) == 1)
+        // The next opening uses the new cool-down.
+        #expect(breaker.recordFailure(now: start + coolDown) == true)
+        #expect(breaker.reopensAt == start + coolDown + .seconds(5))
+    }
+
+    @Test func aReloadKeepsTheFailureCountAndAppliesTheNewThreshold() {
+        var breaker = CircuitBreaker(threshold: 5, coolDown: coolDown)
+        for _ in 0..<3 { breaker.recordFailure(now: start) }
+        breaker.reconfigure(threshold: 3, coolDown: coolDown)
+        #expect(breaker.consecutiveFailures == 3)
+        #expect(breaker.threshold == 3)
+        #expect(breaker.recordFailure(now: start) == true)
+
+        var lenient = CircuitBreaker(threshold: 2, coolDown: coolDown)
+        lenient.recordFailure(now: start)
+        lenient.reconfigure(threshold: 0, coolDown: coolDown)
+        #expect(lenient.threshold == 1)
+    }
 }

@@ -115,4 +115,16 @@ struct DestinationQueueTests {
         #expect(queue.inFlight.isEmpty)
         #expect(queue.pendingCount == 0)
     }
+
+    @Test func promotingAllMakesEveryDeferredDeliveryReadyAtOnceInPriorityOrder() {
+        var queue = DestinationQueue()
+        queue.add(id: 1, priority: .routine, due: now + .seconds(600), now: now)
+        queue.add(id: 2, priority: .immediate, due: now + .seconds(900), now: now)
+        queue.add(id: 3, priority: .urgent, due: now, now: now)
+        queue.promoteAll()
+        #expect(queue.waitingCount == 0)
+        #expect(queue.nextDue == nil)
+        #expect(drain(&queue) == [2, 3, 1])
+        #expect(queue.pendingCount == 3)
+    }
 }

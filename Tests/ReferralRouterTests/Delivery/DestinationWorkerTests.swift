@@ -31,13 +31,36 @@ struct DestinationWorkerTests {
     // Records are received "now": the worker dead-letters anything older than max_age (5 days).
 
     /// A store, a partner answering from `script`, and a running worker for destination `la-front-door`.
-    private func withWorker(script: String, settings configure: (inout DeliverySettings) -> Void = { _ in },
+    /// What a test gets besides the store, partner and worker: enough to build a new transport (a reload).
+    struct Context {
+        var pki: TestPKI
+        var client: HTTPClient
+        var settings: DeliverySettings
+        var url: String
+
+        func transport(caFile: String) -> HTTPSTransport {
+            HTTPSTransport(endpoint: HTTPSEndpoint(url: url, tls: TLSSettings(caFile: caFile), bearerToken: nil, proxy: nil),
+                           settings: settings, client: client, secrets: ResolvedSecrets())
+        }
+    }
+
+    private func withWorker(script: String, serverCertificate: TestPartner.ServerCertificate = .normal,
+                            settings configure: (inout DeliverySettings) -> Void = { _ in },
                             _ body: (StoreFixture, TestPartner, DestinationWorker) async throws -> Void) async throws {
+        try await withWorker(script: script, serverCertificate: serverCertificate, settings: configure) { fixture, partner, worker, _ in
+            try await body(fixture, partner, worker)
+        }
+    }
+
+    private func withWorker(script: String, serverCertificate: TestPartner.ServerCertificate = .normal,
+                            settings configure: (inout DeliverySettings) -> Void = { _ in },
+                            _ body: (StoreFixture, TestPartner, DestinationWorker, Context) async throws -> Void) async throws {
         let pki = try Self.pkiResult.get()
         try await withTemporaryStore { fixture in
             let partnerDirectory = try TestPaths.makeTemporaryDirectory(prefix: "router-worker-partner")
             defer { TestPaths.removeDirectory(partnerDirectory) }
-            let partner = try await TestPartner.start(pki: pki, directory: partnerDirectory, script: script)
+            let partner = try await TestPartner.start(pki: pki, directory: partnerDirectory, serverCertificate: serverCertificate,
+                                                      script: script)
             defer { partner.stop() }
             let client = try HTTPClient()
             defer { client.shutdown() }
@@ -48,9 +71,8 @@ struct DestinationWorkerTests {
             settings.connectTimeout = .seconds(5)
             settings.totalTimeout = .seconds(10)
             configure(&settings)
-            let endpoint = HTTPSEndpoint(url: partner.url(path: "/referrals"), tls: TLSSettings(caFile: pki.caCertificate),
-                                         bearerToken: nil, proxy: nil)
-            let transport = HTTPSTransport(endpoint: endpoint, settings: settings, client: client, secrets: ResolvedSecrets())
+            let context = Context(pki: pki, client: client, settings: settings, url: partner.url(path: "/referrals"))
+            let transport = context.transport(caFile: pki.caCertificate)
             let logger = Logger(label: "worker-test", factory: { _ in SwiftLogNoOpLogHandler() })
             let store = fixture.store
             let recorder = GroupCommit<DeliveryAttemptRecord> { try await store.recordAttempts($0) }
@@ -61,7 +83,7 @@ struct DestinationWorkerTests {
                                            onFatal: { error in fatal.errors.withLock { $0.append(error.code) } })
             let running = Task { await worker.run() }
             do {
-                try await body(fixture, partner, worker)
+                try await body(fixture, partner, worker, context)
             } catch {
                 await worker.stop()
                 running.cancel()
@@ -161,6 +183,62 @@ struct DestinationWorkerTests {
             for delivery in stored.flatMap(\.deliveries) {
                 #expect(try await settled(fixture, delivery.id)?.state == "delivered")
             }
+        }
+    }
+
+    /// A partner's Retry-After speaks for the partner, not one referral: nothing else is sent to it
+    /// until the pause (clamped to retry_after_max) is over.
+    @Test func aRetryAfterPausesTheWholeDestinationForTheClampedTime() async throws {
+        let script = #"{"/referrals": [{"status": 429, "headers": {"Retry-After": "30"}}, {"status": 202}]}"#
+        try await withWorker(script: script, settings: { $0.maxInFlight = 1; $0.retryAfterMax = .milliseconds(400) }) { fixture, partner, worker in
+            let now = Timestamp.now()
+            let stored = try await fixture.store.commitIntake([
+                Factory.record(referralId: "ref-first", priority: .immediate, receivedAt: now),
+                Factory.record(referralId: "ref-second", receivedAt: now),
+            ]).compactMap(\.stored)
+            try #require(stored.count == 2)
+            await worker.enqueue(stored.flatMap(\.deliveries))
+
+            let requests = try await partner.waitForRequests(count: 3, path: "/referrals", timeout: .seconds(10)).sorted { $0.seq < $1.seq }
+            #expect(requests.first?.header("X-Referral-Id") == "ref-first")
+            #expect(requests.first?.status == 429)
+            let paused = requests.dropFirst().map { $0.receivedAt - requests[0].receivedAt }
+            #expect(paused.allSatisfy { $0 >= 0.38 }, "sent \(paused) s after the 429")
+            #expect(paused.allSatisfy { $0 < 5 }, "the 30 s Retry-After was not clamped: \(paused)")
+            for delivery in stored.flatMap(\.deliveries) {
+                #expect(try await settled(fixture, delivery.id)?.state == "delivered")
+            }
+        }
+    }
+
+    /// A certificate the configuration does not trust: nothing is sent, the destination waits for
+    /// an operator (tls_failure_retry is long), and a reload with the right CA delivers at once.
+    @Test func aTLSFailureSendsNothingAndAReloadWithTheRightCADeliversAtOnce() async throws {
+        try await withWorker(script: #"{"/referrals": [{"status": 202}]}"#, serverCertificate: .wrongCA,
+                             settings: { $0.tlsFailureRetry = .seconds(120); $0.maxInFlight = 1 }) { fixture, partner, worker, context in
+            let now = Timestamp.now()
+            let stored = try await fixture.store.commitIntake([
+                Factory.record(referralId: "ref-one", receivedAt: now), Factory.record(referralId: "ref-two", receivedAt: now),
+            ]).compactMap(\.stored)
+            try #require(stored.count == 2)
+            await worker.enqueue(stored.flatMap(\.deliveries))
+
+            // The first attempt fails verification and is recorded; the second is held back by the pause.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try state(fixture, stored[0].deliveries[0].id)?.attempts != 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let snapshot = try #require(try await fixture.store.receiptSnapshot(referralRowID: stored[0].rowID))
+            #expect(snapshot.destinations.first?.lastError?.hasPrefix("tls_verification") == true, "\(snapshot.destinations)")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try state(fixture, stored[1].deliveries[0].id)?.attempts == 0)
+            #expect(try partner.received(path: "/referrals").isEmpty)
+
+            await worker.update(settings: context.settings, transport: context.transport(caFile: context.pki.otherCACertificate))
+            for delivery in stored.flatMap(\.deliveries) {
+                #expect(try await settled(fixture, delivery.id, within: 10)?.state == "delivered")
+            }
+            #expect(try partner.received(path: "/referrals").count == 2)
         }
     }
 }
