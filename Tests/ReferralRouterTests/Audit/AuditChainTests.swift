@@ -174,6 +174,18 @@ struct AuditChainTests {
         }
     }
 
+    /// SQLite keeps a value of the wrong type in a column (text in INTEGER `at`, an integer in BLOB
+    /// `hash`). The verifier reports such a row as where the chain breaks, like any other edit.
+    @Test(arguments: [("at", "'yesterday'"), ("hash", "0"), ("prev_hash", "42"), ("detail", "12345")])
+    func aValueOfTheWrongTypeIsReportedAsABreak(column: String, newValue: String) async throws {
+        try await withTemporaryStore { fixture in
+            try await fill(fixture.store, referrals: 3)
+            try fixture.execute("UPDATE audit SET \(column) = \(newValue) WHERE seq = 7")
+            let verification = try await fixture.store.verifyAudit()
+            #expect(verification.firstBrokenSeq == 7)
+        }
+    }
+
     @Test func theCanonicalFormCoversEveryColumnAndDistinguishesNullFromEmpty() {
         let base = AuditChain.canonicalBytes(seq: 1, at: Timestamp(millisecondsSinceEpoch: 5), event: "received", referralId: "r",
                                              agency: "a", destination: nil, rule: nil, outcome: "ACCEPTED", detailText: "{}")
