@@ -13,17 +13,6 @@ import TestSupport
 struct DestinationWorkerTests {
     typealias Factory = IntakeRecordFactory
 
-    /// One PKI per test process, removed at exit.
-    static let pkiResult: Result<TestPKI, any Error> = Result {
-        let directory = try TestPaths.makeTemporaryDirectory(prefix: "router-worker-pki")
-        pkiDirectory.withLock { $0 = directory }
-        atexit {
-            if let directory = DestinationWorkerTests.pkiDirectory.withLock({ $0 }) { TestPaths.removeDirectory(directory) }
-        }
-        return try TestPKI.make(in: directory)
-    }
-    private static let pkiDirectory = Mutex<String?>(nil)
-
     final class FatalErrors: Sendable {
         let errors = Mutex<[String]>([])
     }
@@ -55,43 +44,39 @@ struct DestinationWorkerTests {
     private func withWorker(script: String, serverCertificate: TestPartner.ServerCertificate = .normal,
                             settings configure: (inout DeliverySettings) -> Void = { _ in },
                             _ body: (StoreFixture, TestPartner, DestinationWorker, Context) async throws -> Void) async throws {
-        let pki = try Self.pkiResult.get()
         try await withTemporaryStore { fixture in
-            let partnerDirectory = try TestPaths.makeTemporaryDirectory(prefix: "router-worker-partner")
-            defer { TestPaths.removeDirectory(partnerDirectory) }
-            let partner = try await TestPartner.start(pki: pki, directory: partnerDirectory, serverCertificate: serverCertificate,
-                                                      script: script)
-            defer { partner.stop() }
-            let client = try HTTPClient()
-            defer { client.shutdown() }
+            try await RouterTestPKI.withPartner(script: script, serverCertificate: serverCertificate) { partner, pki in
+                let client = try HTTPClient()
+                defer { client.shutdown() }
 
-            var settings = DeliverySettings()
-            settings.retryBase = .milliseconds(20)
-            settings.retryCap = .milliseconds(40)
-            settings.connectTimeout = .seconds(5)
-            settings.totalTimeout = .seconds(10)
-            configure(&settings)
-            let context = Context(pki: pki, client: client, settings: settings, url: partner.url(path: "/referrals"))
-            let transport = context.transport(caFile: pki.caCertificate)
-            let logger = Logger(label: "worker-test", factory: { _ in SwiftLogNoOpLogHandler() })
-            let store = fixture.store
-            let recorder = GroupCommit<DeliveryAttemptRecord> { try await store.recordAttempts($0) }
-            let fatal = FatalErrors()
-            let receipts = ReceiptWriter(store: store, agencies: [], enabled: false, logger: logger, onFatal: { _ in })
-            let worker = DestinationWorker(destination: "la-front-door", settings: settings, transport: transport, store: store,
-                                           recorder: recorder, receipts: receipts, logger: logger,
-                                           onFatal: { error in fatal.errors.withLock { $0.append(error.code) } })
-            let running = Task { await worker.run() }
-            do {
-                try await body(fixture, partner, worker, context)
-            } catch {
+                var settings = DeliverySettings()
+                settings.retryBase = .milliseconds(20)
+                settings.retryCap = .milliseconds(40)
+                settings.connectTimeout = .seconds(5)
+                settings.totalTimeout = .seconds(10)
+                configure(&settings)
+                let context = Context(pki: pki, client: client, settings: settings, url: partner.url(path: "/referrals"))
+                let transport = context.transport(caFile: pki.caCertificate)
+                let logger = Logger(label: "worker-test", factory: { _ in SwiftLogNoOpLogHandler() })
+                let store = fixture.store
+                let recorder = GroupCommit<DeliveryAttemptRecord> { try await store.recordAttempts($0) }
+                let fatal = FatalErrors()
+                let receipts = ReceiptWriter(store: store, agencies: [], enabled: false, logger: logger, onFatal: { _ in })
+                let worker = DestinationWorker(destination: "la-front-door", settings: settings, transport: transport, store: store,
+                                               recorder: recorder, receipts: receipts, logger: logger,
+                                               onFatal: { error in fatal.errors.withLock { $0.append(error.code) } })
+                let running = Task { await worker.run() }
+                do {
+                    try await body(fixture, partner, worker, context)
+                } catch {
+                    await worker.stop()
+                    running.cancel()
+                    throw error
+                }
                 await worker.stop()
-                running.cancel()
-                throw error
+                try await withinDeadline(seconds: 10) { await running.value }
+                #expect(fatal.errors.withLock { $0 } == [])
             }
-            await worker.stop()
-            try await withinDeadline(seconds: 10) { await running.value }
-            #expect(fatal.errors.withLock { $0 } == [])
         }
     }
 
