@@ -85,3 +85,47 @@ extension DeliveryEndToEndTests {
         }
     }
 }
+
+extension DeliveryEndToEndTests.Isolation {
+    /// Two destinations behind one gateway (same host and port, different paths): one path hanging
+    /// with every transfer it may have in flight must not hold the other's connections.
+    @Test func destinationsSharingAHostDoNotWaitForEachOther() async throws {
+        let sandbox = try RouterSandbox(prefix: "dl-shared-host")
+        defer { sandbox.remove() }
+        let directory = sandbox.root + "/gateway"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let gateway = try await TestPartner.start(pki: sandbox.pki, directory: directory, script: #"""
+            {"/police": [{"action": "hang", "seconds": 60}], "*": [{"status": 202}]}
+            """#, name: "gateway")
+        defer { gateway.stop() }
+        let urls = ["la-front-door": gateway.url(path: "/referrals"), "police-ppu": gateway.url(path: "/police"),
+                    "school-dsl": gateway.url(path: "/school")]
+        var lines = Dictionary(uniqueKeysWithValues: Partners.destinations.map { ($0, ["max_in_flight = 4"]) })
+        lines["police-ppu", default: []] += ["total_timeout_seconds = 40", "low_speed_window_seconds = 60"]
+        try sandbox.writeConfiguration(destinations: DestinationSpec.shipped(urls: urls, lines: lines), drainSeconds: 1)
+        let router = try await sandbox.startRouter()
+
+        // Four police referrals hang at the gateway, filling the police destination's four transfers.
+        for _ in 0..<4 {
+            let id = UUID().uuidString.lowercased()
+            try dropFile(try RouterSandbox.example("valid/police-domestic-abuse-school-known.json", referralId: id),
+                         named: "\(id).json", into: sandbox.inbound("northshire-police"))
+        }
+        _ = try await gateway.waitForRequests(count: 4, path: "/police", timeout: .seconds(30))
+        // The other destinations on the same host and port keep flowing.
+        let start = ContinuousClock.now
+        var ids: [String] = []
+        for _ in 0..<40 {
+            let id = UUID().uuidString.lowercased()
+            ids.append(id)
+            try dropFile(try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id),
+                         named: "\(id).json", into: sandbox.inbound("health-visiting"))
+        }
+        let delivered = try await gateway.waitForRequests(count: 44, path: "/referrals", timeout: .seconds(30))
+        let elapsed = ContinuousClock.now - start
+        #expect(Set(delivered.compactMap(envelopeReferralId)).isSuperset(of: ids))
+        #expect(elapsed < .seconds(15), "the front door was not held behind the hanging police path: \(elapsed)")
+        #expect(try gateway.received(path: "/school").count == 4)
+        #expect(await router.stop() == 0)
+    }
+}

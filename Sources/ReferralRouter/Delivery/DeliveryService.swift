@@ -30,9 +30,14 @@ public final class DeliveryService: Service, Sendable {
         self.logger = logger
         self.onFatal = onFatal
         self.drainDeadline = configuration.shutdownDrain
+        // Each worker enforces its destination's max_in_flight; curl's limits are only a backstop. A
+        // per-host limit below the total would make destinations behind one gateway (same host and
+        // port) queue behind each other's hanging transfers, and the client outlives reloads that add
+        // destinations or raise their limits: so one generous figure for both.
         var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.maxConnectionsPerHost = max(configuration.destinations.map(\.delivery.maxInFlight).max() ?? 8, 2)
-        clientConfiguration.maxTotalConnections = max(configuration.destinations.reduce(0) { $0 + $1.delivery.maxInFlight }, 8)
+        let inFlight = configuration.destinations.reduce(0) { $0 + $1.delivery.maxInFlight }
+        clientConfiguration.maxTotalConnections = max(inFlight * 2, 256)
+        clientConfiguration.maxConnectionsPerHost = clientConfiguration.maxTotalConnections
         do {
             client = try HTTPClient(configuration: clientConfiguration)
         } catch {
