@@ -41,13 +41,17 @@ struct MESHMailboxTests {
         }
     }
 
-    static func start(prefix: String, agencyExtra: String = "", environment: [String: String] = [:]) async throws -> Running {
+    /// `beforeStart` runs against the sandbox before the router starts (to fill the mailbox first).
+    static func start(prefix: String, agencyExtra: String = "", pollIntervalSeconds: Int = 1, environment: [String: String] = [:],
+                      beforeStart: (MESHSandbox) throws -> Void = { _ in }) async throws -> Running {
         let sandbox = try RouterSandbox(prefix: prefix)
         let mesh = try await MESHSandbox.start(pki: sandbox.pki, directory: sandbox.root)
         let partners = try await Partners.start(sandbox)
         let secrets = try mesh.writeSecrets(into: sandbox.root)
         try sandbox.writeShippedDestinations(urls: partners.urls,
-                                             extra: mesh.agencyTOML(id: agency, mailbox: routerMailbox, secrets: secrets, extra: agencyExtra))
+                                             extra: mesh.agencyTOML(id: agency, mailbox: routerMailbox, secrets: secrets,
+                                                                    pollIntervalSeconds: pollIntervalSeconds, extra: agencyExtra))
+        try beforeStart(mesh)
         let router = try await sandbox.startRouter(environment: environment)
         return Running(sandbox: sandbox, mesh: mesh, partners: partners, router: router)
     }
@@ -134,6 +138,23 @@ struct MESHMailboxTests {
         let original = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)
         #expect((envelope["referral"] as? NSDictionary) == original, "the reassembled referral is the one sent")
         #expect(try run.query("SELECT content_sha256 = x'\(sha256Hex(bytes))' FROM referral WHERE source_name = '\(messageID)'") == [["1"]])
+        #expect(await run.router.stop() == 0)
+    }
+
+    @Test func aBacklogLongerThanOnePageIsDrainedInOnePollFollowingLinksNext() async throws {
+        // Pages of 10, 12 messages waiting, and an hour between polls: only paging drains them now.
+        let ids = (0..<12).map { _ in UUID().uuidString.lowercased() }
+        let run = try await Self.start(prefix: "mesh-pages", agencyExtra: "inbox_page_size = 10\n", pollIntervalSeconds: 3600) { mesh in
+            for id in ids {
+                try mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
+                              body: try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id))
+            }
+        }
+        defer { run.close() }
+        #expect(await waitUntil(timeout: .seconds(60)) { Set((try? run.partners.referralIds(at: "la-front-door")) ?? []) == Set(ids) })
+        #expect(try run.mesh.inbox(Self.routerMailbox).isEmpty)
+        #expect(try run.query("SELECT COUNT(*) FROM mesh_message WHERE outcome = 'referral' AND acknowledged_at IS NOT NULL") == [["12"]])
+        #expect(run.router.log.contains("count=12"), "one poll took all twelve, across two pages")
         #expect(await run.router.stop() == 0)
     }
 

@@ -230,10 +230,10 @@ public final class MESHSandbox: Sendable {
 
     // MARK: - Router configuration and state
 
-    /// `[[agency]]` with an `[agency.mesh]` table draining `mailbox` every second (tests only).
+    /// `[[agency]]` with an `[agency.mesh]` table draining `mailbox`, by default every second (tests only).
     public func agencyTOML(id: String, mailbox: String, secrets: (password: String, sharedKey: String),
                            acceptedWorkflows: [String] = ["TEST_WORKFLOW"], receiptWorkflow: String? = "TEST_WORKFLOW_ACK",
-                           extra: String = "") -> String {
+                           pollIntervalSeconds: Int = 1, extra: String = "") -> String {
         var text = """
 
             [[agency]]
@@ -245,7 +245,7 @@ public final class MESHSandbox: Sendable {
             password = "\(secrets.password)"
             shared_key = "\(secrets.sharedKey)"
             accepted_workflow_ids = [\(acceptedWorkflows.map { "\"\($0)\"" }.joined(separator: ", "))]
-            poll_interval_seconds = 1
+            poll_interval_seconds = \(pollIntervalSeconds)
             allow_frequent_polling = true
 
             """

@@ -2,8 +2,8 @@ import Curl
 import Foundation
 
 /// A message downloaded from a MESH inbox: its `mex-*` headers and (reassembled) body. Hostile
-/// input like any inbound file; the subject and file name are never logged nor stored, since a
-/// sender may put personal data in them.
+/// input like any inbound file: identifiers that are not plain identifiers are dropped, and the
+/// subject and file name are never read, since a sender may put personal data in them.
 struct MESHInboundMessage: Sendable {
     enum Kind: Sendable, Equatable {
         case data
@@ -33,21 +33,25 @@ struct MESHInboundMessage: Sendable {
             guard let value = response.header(name)?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
         }
+        /// Identifiers are stored, logged and used as addresses: anything but a plain identifier is dropped.
+        func identifier(_ name: String, maximumLength: Int = 300) -> String? {
+            header(name).flatMap { MESHIdentifier.isValid($0, maximumLength: maximumLength) ? $0 : nil }
+        }
         self.messageID = messageID
         kind = header("mex-messagetype")?.uppercased() == "REPORT" ? .report : .data
-        from = header("mex-from") ?? ""
-        workflowID = header("mex-workflowid") ?? ""
-        localID = header("mex-localid")
-        checksum = header("mex-content-checksum")
+        from = identifier("mex-from", maximumLength: 20) ?? ""
+        workflowID = identifier("mex-workflowid") ?? ""
+        localID = identifier("mex-localid")
+        checksum = header("mex-content-checksum").map { String($0.prefix(200)) }
         // `mex-total-chunks`, else the N of `mex-chunk-range: 1:N`; one when neither is sent.
         let rangeTotal = header("mex-chunk-range").flatMap { range in range.split(separator: ":").last.flatMap { Int($0) } }
         totalChunks = max(header("mex-total-chunks").flatMap { Int($0) } ?? rangeTotal ?? 1, 1)
         contentEncoding = header("content-encoding")?.lowercased()
-        linkedMessageID = header("mex-linkedmsgid")
-        statusCode = header("mex-statuscode")
-        statusEvent = header("mex-statusevent")
+        linkedMessageID = identifier("mex-linkedmsgid")
+        statusCode = identifier("mex-statuscode", maximumLength: 20)
+        statusEvent = identifier("mex-statusevent", maximumLength: 40)
         statusSuccess = header("mex-statussuccess")?.uppercased()
-        statusDescription = header("mex-statusdescription")
+        statusDescription = header("mex-statusdescription").map { String($0.prefix(500)) }
         body = response.body
     }
 
