@@ -49,11 +49,12 @@ public struct DestinationSpec: Sendable {
 }
 
 extension RouterSandbox {
-    /// Writes router.toml with these destinations (and the shipped rules.toml). `delivery` adds lines to
+    /// Writes router.toml with these destinations, and rules.toml. `delivery` adds lines to
     /// `[delivery]`, which already sets retry_base_seconds, retry_cap_seconds and breaker_failure_threshold:
     /// override those per destination instead.
-    public func writeConfiguration(destinations: [DestinationSpec], delivery: String = "", drainSeconds: Int = 10) throws {
+    /// `rules` replaces the shipped rules.toml.
+    public func writeConfiguration(destinations: [DestinationSpec], delivery: String = "", rules: String? = nil, drainSeconds: Int = 10) throws {
         let blocks = destinations.map { $0.toml(caFile: pki.caCertificate) }.joined()
-        try writeConfiguration(destinations: [], delivery: delivery, extra: blocks, drainSeconds: drainSeconds)
+        try writeConfiguration(destinations: [], delivery: delivery, extra: blocks, rules: rules, drainSeconds: drainSeconds)
     }
 }

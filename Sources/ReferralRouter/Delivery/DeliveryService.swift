@@ -21,6 +21,9 @@ public final class DeliveryService: Service, Sendable {
     private let newWorkersContinuation: AsyncStream<DestinationWorker>.Continuation
     private let onFatal: @Sendable (StoreError) -> Void
     private let resumed = Mutex(false)
+    /// Set when `run` starts reading the pending deliveries. A worker made after that (a reload adding
+    /// a destination) reads its own: any queued for it at start found no worker and were left in the store.
+    private let pendingRead = Mutex(false)
     private let drainDeadline: Duration
 
     public init(configuration: RouterConfiguration, secrets: ResolvedSecrets, store: any ReferralStore, receipts: ReceiptWriter,
@@ -68,6 +71,7 @@ public final class DeliveryService: Service, Sendable {
                                                store: store, recorder: recorder, receipts: receipts, logger: logger, onFatal: onFatal)
                 workers.withLock { $0[destination.id] = worker }
                 newWorkersContinuation.yield(worker)
+                if pendingRead.withLock({ $0 }) { resumePending(of: destination.id, into: worker) }
             }
         }
     }
@@ -85,6 +89,24 @@ public final class DeliveryService: Service, Sendable {
         }
     }
 
+    /// Hands a new destination's pending deliveries (from before a reload added it) to its worker.
+    private func resumePending(of destination: String, into worker: DestinationWorker) {
+        Task { [store, logger, onFatal] in
+            do throws(StoreError) {
+                let pending = try await store.pendingDeliveries().filter { $0.destination == destination }
+                guard !pending.isEmpty else { return }
+                await worker.enqueue(pending)
+                logger.info("Resumed pending deliveries.", metadata: [LogKey.count: .stringConvertible(pending.count), LogKey.stage: "delivery",
+                                                                     LogKey.destination: .string(destination)])
+            } catch {
+                // They stay in the store; the next start resumes them.
+                if !error.isTransient { onFatal(error) }
+                logger.warning("Pending deliveries of a destination added by a reload could not be read.",
+                               metadata: [LogKey.code: .string(error.code), LogKey.destination: .string(destination)])
+            }
+        }
+    }
+
     public var transfersInFlight: Int { client.transfersInFlight }
 
     public func snapshots() async -> [DestinationSnapshot] {
@@ -99,6 +121,8 @@ public final class DeliveryService: Service, Sendable {
     public var hasResumedPending: Bool { resumed.withLock { $0 } }
 
     public func run() async throws {
+        // Before reading, so a reload adding a destination meanwhile reads for itself (duplicates are ignored).
+        pendingRead.withLock { $0 = true }
         do {
             let pending = try await store.pendingDeliveries()
             enqueue(pending)
