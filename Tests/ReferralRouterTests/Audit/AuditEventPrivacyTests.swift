@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import JSONSchema
 import Testing
+import TestSupport
 @testable import ReferralRouter
 
 /// The audit is kept for ever and holds identifiers, codes and JSON-pointer paths only: never a
@@ -72,6 +73,26 @@ struct AuditEventPrivacyTests {
             ])
             let leaked = try leaks(in: fixture)
             #expect(leaked.isEmpty, "the audit keeps what the partner echoed: \(leaked)")
+        }
+    }
+
+    /// JSON-pointer paths are built from the document's own object keys. A key the schema does not
+    /// allow is reported at its own path, so whatever text an agency put in a key (here a child's
+    /// name) travels in the issue's pointer; the permanent audit must not keep it verbatim.
+    @Test func aKeyTheDocumentMadeUpDoesNotReachTheAuditThroughAnIssuePointer() async throws {
+        let schema = try ReferralSchema.load(path: TestPaths.packageRoot + "/routes/referral.schema.json", maxDepth: 64, maxBytes: 1 << 20)
+        let bytes = Array(#"{"referralId":"ref-key","child":{"Zebedee Quillfeather":"see notes"}}"#.utf8)
+        let issues = schema.check(bytes).issues
+        try #require(issues.contains { $0.pointer.contains("Quillfeather") }, "the validator no longer reports the key's own path")
+        try await withTemporaryStore { fixture in
+            let record = Factory.record(referralId: "ref-key", document: bytes, receipt: .rejected, issues: issues,
+                                        reasons: issues.map(\.message))
+            let stored = try #require(try await fixture.store.commitIntake([record]).first?.stored)
+            let leaked = try leaks(in: fixture)
+            #expect(leaked.isEmpty, "the audit keeps a document key: \(leaked)")
+            // The receipt (for the agency that wrote it) still says exactly where the problem is.
+            let snapshot = try #require(try await fixture.store.receiptSnapshot(referralRowID: stored.rowID))
+            #expect(snapshot.issues.contains { $0.pointer.contains("Quillfeather") })
         }
     }
 }
