@@ -143,3 +143,39 @@ extension DeliveryEndToEndTests {
         }
     }
 }
+
+extension DeliveryEndToEndTests.TLS {
+    @Test func aDestinationWithAProxyTunnelsThroughItWithVerificationOn() async throws {
+        let proxyDirectory = try TestPaths.makeTemporaryDirectory(prefix: "dl-proxy")
+        defer { TestPaths.removeDirectory(proxyDirectory) }
+        let proxy = try await ConnectProxy(directory: proxyDirectory)
+        defer { proxy.stop() }
+        var passphrase = ""
+        let bench = try await DeliveryBench.start(
+            prefix: "dl-proxy",
+            partners: ["la-front-door": .init(requireClientCertificate: true, lines: ["proxy = \"\(proxy.url)\""])],
+            lines: { pki in
+                passphrase = pki.clientKeyPassphrase
+                // The key passphrase from a file path this time, rather than a credential.
+                return ["la-front-door": [
+                    "client_certificate = \"\(pki.clientCertificate)\"",
+                    "client_key = \"\(pki.clientKeyEncrypted)\"",
+                    "client_key_passphrase = \"\(pki.directory)/../key-passphrase\"",
+                    "pinned_public_keys = [\"\(pki.serverPin)\"]",
+                ]]
+            },
+            prepare: { sandbox in
+                _ = FileManager.default.createFile(atPath: sandbox.root + "/key-passphrase", contents: Data(passphrase.utf8),
+                                                   attributes: [.posixPermissions: 0o600])
+            })
+        try await bench.run { bench in
+            let id = try bench.drop()
+            let request = try #require(try await bench["la-front-door"].waitForRequests(count: 1, timeout: .seconds(30)).first)
+            #expect(envelopeReferralId(request) == id)
+            #expect(request.clientCertSubject == bench.sandbox.pki.clientCertificateSubject)
+            #expect(proxy.tunnels().contains("127.0.0.1:\(bench["la-front-door"].port)"), "the transfer went through the proxy: \(proxy.tunnels())")
+            #expect(await waitUntil { bench.receiptEntry(id)?["status"] as? String == "delivered" })
+            #expect(!bench.router.log.contains(passphrase))
+        }
+    }
+}
