@@ -21,11 +21,11 @@ extension SQLiteReferralStore {
 
     public func loadDelivery(id: Int64) async throws(StoreError) -> OutboundDelivery? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT d.id, d.referral, d.destination, d.rule, d.payload, d.content_type, d.idempotency_key, d.attempts,
                        d.priority, d.remote_reference, d.state, r.referral_id, r.agency, r.received_at
                 FROM delivery d JOIN referral r ON r.id = d.referral WHERE d.id = ?
-                """, arguments: [id]) else { return nil }
+                """), arguments: [id]) else { return nil }
             let state: String = row["state"]
             guard state == "pending" else { return nil }
             guard let payload = row["payload"] as Data? else {
@@ -50,27 +50,27 @@ extension SQLiteReferralStore {
                 var detail: JSONObject = ["attempt": .number(JSONNumber(attempt.attempt))]
                 switch attempt.result {
                 case .delivered(let status, let reference):
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         UPDATE delivery SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ?,
                                remote_reference = COALESCE(?, remote_reference)
                         WHERE id = ? AND state = 'pending'
-                        """, arguments: [attempt.attempt, status, at, reference, attempt.deliveryID])
+                        """).execute(arguments: [attempt.attempt, status, at, reference, attempt.deliveryID])
                     detail["status"] = .number(JSONNumber(status))
                     events.append(AuditEvent(kind: .delivered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
                                              destination: attempt.destination, outcome: "delivered", detail: detail))
                 case .willRetry(let next, let error, let status):
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         UPDATE delivery SET attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
-                        """, arguments: [attempt.attempt, next.millisecondsSinceEpoch, error, status, attempt.deliveryID])
+                        """).execute(arguments: [attempt.attempt, next.millisecondsSinceEpoch, error, status, attempt.deliveryID])
                     detail["code"] = .string(attempt.code)
                     if let status { detail["status"] = .number(JSONNumber(status)) }
                     detail["nextAttemptAt"] = .string(next.rfc3339)
                     events.append(AuditEvent(kind: .retry, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
                                              destination: attempt.destination, outcome: "retry", detail: detail))
                 case .deadLettered(let reason, let status):
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         UPDATE delivery SET state = 'dead', attempts = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
-                        """, arguments: [attempt.attempt, reason, status, attempt.deliveryID])
+                        """).execute(arguments: [attempt.attempt, reason, status, attempt.deliveryID])
                     detail["code"] = .string(attempt.code)
                     if let status { detail["status"] = .number(JSONNumber(status)) }
                     events.append(AuditEvent(kind: .deadLettered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,

@@ -41,9 +41,9 @@ extension SQLiteReferralStore {
         // The same agency sending the same bytes again (or our own crash between commit and removing
         // the source): recorded, never queued twice. A rejected original does not count, so a file
         // rejected under a broken configuration can be resent.
-        if let original = try Row.fetchOne(db, sql: """
+        if let original = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, referral_id FROM referral WHERE agency = ? AND content_sha256 = ? AND receipt_code != 'REJECTED' LIMIT 1
-            """, arguments: [record.agency, hash]) {
+            """), arguments: [record.agency, hash]) {
             let originalID: Int64 = original["id"]
             let originalReferral: String = original["referral_id"]
             try db.execute(sql: """
@@ -58,10 +58,10 @@ extension SQLiteReferralStore {
         var record = record
         var conflict: ValidationIssue?
         if record.referralIdFromDocument, record.decision.receipt != .rejected,
-           let earlier = try Row.fetchOne(db, sql: """
+           let earlier = try Row.fetchOne(db.cachedStatement(sql: """
                SELECT id, agency, received_at, content_sha256 FROM referral
                WHERE referral_id = ? AND has_document_id = 1 AND receipt_code != 'REJECTED' LIMIT 1
-               """, arguments: [record.referralId]) {
+               """), arguments: [record.referralId]) {
             // The same referral (same id, same bytes) from another agency too: a duplicate, recorded
             // and not queued twice.
             if (earlier["content_sha256"] as Data) == hash {
@@ -90,11 +90,11 @@ extension SQLiteReferralStore {
         case .mesh(let messageID, let from, let workflow):
             (JSONValue.object(["from": .string(from), "workflowId": .string(workflow)]).jsonText(), messageID)
         }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO referral (referral_id, has_document_id, agency, source_kind, source_name, source_detail, content_sha256,
                                   received_at, receipt_code, receipt_name, priority, safety_net, reasons, issues, document)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 record.referralId, record.referralIdFromDocument ? 1 : 0, record.agency, record.source.kind, source.name,
                 source.detail, hash, record.receivedAt.millisecondsSinceEpoch, decision.receipt.rawValue, receiptName,
                 decision.priority.rawValue, decision.safetyNet?.rawValue,
@@ -129,10 +129,10 @@ extension SQLiteReferralStore {
     private static func uniqueReceiptName(for record: IntakeRecord, db: Database) throws -> String {
         let base = record.referralId
         let suffix = Digest.hex(record.contentHash).prefix(12)
-        var candidates = ["\(base).json", "\(base)-\(suffix).json"]
-        candidates += (1...1000).map { "\(base)-\(suffix)-\($0).json" }
+        // Lazily: nearly always the first candidate is free.
+        let candidates = ["\(base).json", "\(base)-\(suffix).json"].lazy + (1...1000).lazy.map { "\(base)-\(suffix)-\($0).json" }
         for candidate in candidates {
-            let taken = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM referral WHERE agency = ? AND receipt_name = ?)",
+            let taken = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM referral WHERE agency = ? AND receipt_name = ?)"),
                                           arguments: [record.agency, candidate]) ?? false
             if !taken { return candidate }
         }

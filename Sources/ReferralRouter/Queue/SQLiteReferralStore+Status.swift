@@ -5,14 +5,14 @@ import JSONSchema
 extension SQLiteReferralStore {
     public func receiptSnapshot(referralRowID: Int64) async throws(StoreError) -> ReceiptSnapshot? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT referral_id, agency, receipt_name, source_name, received_at, receipt_code, reasons, issues, safety_net
                 FROM referral WHERE id = ?
-                """, arguments: [referralRowID]) else { return nil }
-            let destinations = try Row.fetchAll(db, sql: """
+                """), arguments: [referralRowID]) else { return nil }
+            let destinations = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT destination, partner_type, state, attempts, last_error, last_status, delivered_at
                 FROM delivery WHERE referral = ? ORDER BY id
-                """, arguments: [referralRowID]).map { delivery in
+                """), arguments: [referralRowID]).map { delivery in
                 ReceiptSnapshot.Destination(
                     destination: delivery["destination"], partnerType: delivery["partner_type"], state: delivery["state"],
                     attempts: delivery["attempts"], lastError: delivery["last_error"], lastStatus: delivery["last_status"],

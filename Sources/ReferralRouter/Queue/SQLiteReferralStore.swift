@@ -78,7 +78,7 @@ public final class SQLiteReferralStore: ReferralStore {
     /// Appends events to the chain inside the caller's transaction.
     static func appendAudit(_ events: [AuditEvent], chain: AuditChain, db: Database) throws {
         guard !events.isEmpty else { return }
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
         var seq: Int64 = head.map { $0["seq"] } ?? 0
         var previous: [UInt8] = head.map { [UInt8]($0["hash"] as Data) } ?? AuditChain.genesis
         let statement = try db.cachedStatement(sql: """
