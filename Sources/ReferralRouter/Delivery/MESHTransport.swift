@@ -1,4 +1,5 @@
 import Curl
+import Synchronization
 
 /// Delivers to a health partner through NHS MESH: `POST outbox` with the payload, a non-personal
 /// `mex-localid` (the idempotency key) and a checksum, and records the message id MESH gives.
@@ -9,6 +10,7 @@ import Curl
 final class MESHTransport: DeliveryTransport {
     private let mesh: MESHClient
     private let endpoint: MESHEndpoint
+    private let notAfter = Mutex<Timestamp?>(nil)
 
     init(endpoint: MESHEndpoint, settings: DeliverySettings, client: HTTPClient, secrets: ResolvedSecrets) {
         self.endpoint = endpoint
@@ -17,7 +19,8 @@ final class MESHTransport: DeliveryTransport {
                                tls: TLSConfiguration(endpoint.tls, secrets: secrets), limits: TransferLimits(settings), client: client)
     }
 
-    var certificateNotAfter: Timestamp? { nil }
+    /// The MESH server certificate's expiry, seen on every post (each opens a fresh connection).
+    var certificateNotAfter: Timestamp? { notAfter.withLock { $0 } }
 
     func send(_ delivery: OutboundDelivery) async -> TransportResult {
         do {
@@ -38,6 +41,9 @@ final class MESHTransport: DeliveryTransport {
                 recipient: endpoint.recipient, workflowID: endpoint.workflowID, localID: delivery.idempotencyKey,
                 subject: "Referral \(delivery.referralId)", fileName: "\(delivery.referralId).json",
                 contentType: delivery.contentType, body: delivery.payload))
+            if let expiry = response.peerCertificateNotAfter {
+                notAfter.withLock { $0 = Timestamp(millisecondsSinceEpoch: Int64(expiry.timeIntervalSince1970 * 1000)) }
+            }
             if response.status == 401 || response.status == 403 {
                 return .failure(Self.authenticationFailure(status: response.status))
             }

@@ -30,16 +30,19 @@ struct MESHClient: Sendable {
     }
 
     func request(_ method: HTTPMethod, _ path: String, headers: [HTTPHeader] = [], body: [UInt8] = [],
-                 accept: String = acceptV2, maxResponseBytes: Int? = nil) async throws(CurlError) -> HTTPResponse {
-        try await send(method, url: root + path, headers: headers, body: body, accept: accept, maxResponseBytes: maxResponseBytes)
+                 accept: String = acceptV2, maxResponseBytes: Int? = nil, freshConnection: Bool = false) async throws(CurlError) -> HTTPResponse {
+        try await send(method, url: root + path, headers: headers, body: body, accept: accept, maxResponseBytes: maxResponseBytes,
+                       freshConnection: freshConnection)
     }
 
     private func send(_ method: HTTPMethod, url: String, headers: [HTTPHeader] = [], body: [UInt8] = [],
-                      accept: String = acceptV2, maxResponseBytes: Int? = nil) async throws(CurlError) -> HTTPResponse {
+                      accept: String = acceptV2, maxResponseBytes: Int? = nil, freshConnection: Bool = false) async throws(CurlError) -> HTTPResponse {
         var limits = self.limits
         if let maxResponseBytes { limits.maxResponseBodyBytes = maxResponseBytes }
         let all = [authorization(), HTTPHeader("Accept", accept)] + headers
-        return try await client.send(HTTPRequest(method: method, url: url, headers: all, body: body, tls: tls, limits: limits))
+        // Asking for the peer certificate's expiry is what makes libcurl open a fresh connection.
+        return try await client.send(HTTPRequest(method: method, url: url, headers: all, body: body, tls: tls, limits: limits,
+                                                 collectPeerCertificateExpiry: freshConnection))
     }
 
     // MARK: - Outbox
@@ -54,7 +57,12 @@ struct MESHClient: Sendable {
         var body: [UInt8]
     }
 
-    /// `POST outbox`: on 202 the response carries the new message id.
+    /// `POST outbox`: on 202 the response carries the new message id (and the response the MESH
+    /// server certificate's expiry).
+    ///
+    /// Always on a fresh connection: when a reused connection dies before any answer, libcurl sends
+    /// the request again by itself on a new one, which for this POST would be a second message that
+    /// no tracking check preceded. A fresh connection is never retried that way.
     func send(_ message: Outgoing) async throws(CurlError) -> HTTPResponse {
         let checksum = "sha256:" + Digest.hex(Digest.sha256(message.body))
         return try await request(.post, "/outbox", headers: [
@@ -67,7 +75,7 @@ struct MESHClient: Sendable {
             HTTPHeader("mex-filename", message.fileName),
             HTTPHeader("mex-content-checksum", checksum),
             HTTPHeader("mex-content-type", message.contentType),
-        ], body: message.body)
+        ], body: message.body, freshConnection: true)
     }
 
     enum TrackingResult: Sendable, Equatable {
