@@ -7,9 +7,12 @@ import GRDB
 ///   acknowledged. A message seen again after a crash is found here (or by the referral's
 ///   `source_name`) and becomes a recorded duplicate, never a second referral.
 /// - `mesh_receipt`: receipts owed to MESH senders, sent durably like deliveries.
-/// - A referral's MESH message id is unique: the database refuses a second referral from one message.
+/// - A referral's MESH message id is unique among referrals that are not REJECTED (v3): the
+///   database refuses a second referral from one message, and intake stores the refused one as
+///   rejected without failing the rest of its batch.
 enum MESHStoreMigration {
     static let name = "v2-mesh-messages-receipts"
+    static let rejectedExemptName = "v3-mesh-message-index-exempts-rejected"
 
     static func migrate(_ db: Database) throws {
         try db.execute(sql: """
@@ -51,6 +54,15 @@ enum MESHStoreMigration {
                 UNIQUE (referral, stage)
             );
             CREATE INDEX mesh_receipt_pending ON mesh_receipt (agency, id) WHERE state = 'pending';
+            """)
+    }
+
+    /// v2's index refused a second referral from one message even as REJECTED, so intake's
+    /// fallback (store the refused record as rejected) failed too and sank the whole batch.
+    static func exemptRejected(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP INDEX referral_mesh_message;
+            CREATE UNIQUE INDEX referral_mesh_message ON referral (source_name) WHERE source_kind = 'mesh' AND receipt_code != 'REJECTED';
             """)
     }
 }

@@ -82,6 +82,7 @@ enum StoreMigrations {
                 """)
         }
         migrator.registerMigration(MESHStoreMigration.name, migrate: MESHStoreMigration.migrate)
+        migrator.registerMigration(MESHStoreMigration.rejectedExemptName, migrate: MESHStoreMigration.exemptRejected)
         return migrator
     }
 }
