@@ -134,11 +134,11 @@ struct ReceiptWriterTests {
                 await receipts.flush()
                 finished.set()
             }
-            let returned = await eventually(within: 1_000) { finished.isSet }
-            #expect(returned, "flush was still retrying an unwritable receipt after 1 s")
+            let returned = await eventually(within: 5_000) { finished.isSet }
+            #expect(returned, "flush was still retrying an unwritable receipt after 5 s")
             // Repair the folder so a flush still looping ends and no task is left behind.
             try FileManager.default.removeItem(atPath: blocker)
-            try await withinDeadline(seconds: 5) { await flushing.value }
+            try await withinDeadline(seconds: 15) { await flushing.value }
             if returned { await receipts.flush() }
             #expect(FileManager.default.fileExists(atPath: receipt))
         }
@@ -156,12 +156,12 @@ struct ReceiptWriterTests {
             #expect(!FileManager.default.fileExists(atPath: receipt))
 
             try FileManager.default.removeItem(atPath: blocker)
-            let written = await eventually(within: 2_000) { FileManager.default.fileExists(atPath: receipt) }
+            let written = await eventually(within: 10_000) { FileManager.default.fileExists(atPath: receipt) }
             #expect(written)
 
             running.cancel()
             receipts.markDirty([stored.rowID])   // wakes a loop that waits without a timeout
-            _ = try await withinDeadline(seconds: 5) { try await running.value }
+            _ = try await withinDeadline(seconds: 15) { try await running.value }
         }
     }
 
