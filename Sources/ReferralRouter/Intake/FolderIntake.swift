@@ -87,6 +87,12 @@ public final class FolderIntake: Service, Sendable {
     public var pausedReason: String? { state.withLock { $0.paused } }
     public var backlog: Int { candidates.withLock { $0.count } }
 
+    /// When the intake loop last went round (it does at least every `rescan_interval_seconds`, or
+    /// `pause_retry_seconds` while paused, plus one batch); nil until it first runs, which is after
+    /// `onReady`. The watchdog's sign that intake is alive (see StatusReporter).
+    public var lastHeartbeat: ContinuousClock.Instant? { heartbeat.withLock { $0 } }
+    private let heartbeat = Mutex<ContinuousClock.Instant?>(nil)
+
     public func run() async throws {
         var ready = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
@@ -134,6 +140,7 @@ public final class FolderIntake: Service, Sendable {
     /// Takes batches until shutdown or until the folders must be watched again.
     private func loop() async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            heartbeat.withLock { $0 = .now }
             let settings = live.current.configuration.intake
             let (rescan, rewatch) = state.withLock { state -> (Bool, Bool) in
                 let due = state.rescanRequested || state.lastScan.map { ContinuousClock.now - $0 >= settings.rescanInterval } ?? true
@@ -191,6 +198,7 @@ public final class FolderIntake: Service, Sendable {
             return false
         }
         let preparer = ReferralPreparer(schema: configuration.schema, router: snapshot.router)
+        let started = ContinuousClock.now
         var records: [IntakeRecord] = []
         var taken: [Candidate] = []
         for candidate in batch where !InboundName.isInProgress(candidate.name, suffixes: settings.inProgressSuffixes) {
@@ -219,6 +227,7 @@ public final class FolderIntake: Service, Sendable {
         }
         guard !records.isEmpty else { return true }
 
+        let prepared = ContinuousClock.now
         let results: [IntakeCommitResult]
         do {
             results = try await store.commitIntake(records)
@@ -231,6 +240,7 @@ public final class FolderIntake: Service, Sendable {
             return true
         }
         setPaused(nil)
+        let committed = ContinuousClock.now
 
         // Committed: now, and only now, the sources go.
         var syncFolders: Set<String> = []
@@ -281,6 +291,12 @@ public final class FolderIntake: Service, Sendable {
         }
         delivery.enqueue(scheduled)
         receipts.markDirty(receiptRows)
+        let settled = ContinuousClock.now
+        func milliseconds(_ duration: Duration) -> Logger.MetadataValue { .stringConvertible(Int(duration.seconds * 1000)) }
+        logger.debug("Intake batch committed.", metadata: [
+            LogKey.count: .stringConvertible(records.count), "prepare_ms": milliseconds(prepared - started),
+            "commit_ms": milliseconds(committed - prepared), "settle_ms": milliseconds(settled - committed),
+        ])
         return true
     }
 
