@@ -215,6 +215,18 @@ struct SQLiteReferralStoreIntakeTests {
         }
     }
 
+    @Test func theSameIdentifiedReferralFromAnotherAgencyIsADuplicateNotQueuedTwice() async throws {
+        try await withTemporaryStore { fixture in
+            let first = try await fixture.store.commitIntake([Factory.record(agency: "school-a")])
+            #expect(first.first?.stored != nil)
+            let second = try await fixture.store.commitIntake([Factory.record(agency: "gp-b")])
+            #expect(second.first?.duplicateOf == "ref-0001")
+            #expect(try count(fixture, "SELECT COUNT(*) FROM referral") == 1)
+            #expect(try count(fixture, "SELECT COUNT(*) FROM delivery") == 1)
+            #expect(try count(fixture, "SELECT COUNT(*) FROM duplicate WHERE agency = 'gp-b'") == 1)
+        }
+    }
+
     @Test func aRejectedReferralsIdCanBeUsedByItsCorrectedVersion() async throws {
         try await withTemporaryStore { fixture in
             let rejected = Factory.record(document: Factory.document(referralId: "ref-0001", variant: 0), receipt: .rejected,
