@@ -45,8 +45,12 @@ final class ConfigurationReloader: Service, Sendable {
     /// Returns true when the new configuration is in force.
     @discardableResult
     func reload() async -> Bool {
-        notifier.reloading()
-        defer { notifier.ready() }
+        // systemd hears RELOADING=1 (with MONOTONIC_USEC) now and READY=1 when the new configuration
+        // is in force or refused. Before intake has started, READY=1 has not been sent yet and must
+        // not be sent early: the reload is then silent.
+        let announce = intake.lastHeartbeat != nil
+        if announce { notifier.reloading() }
+        defer { if announce { notifier.ready(status: "Configuration generation \(live.current.generation) in force.") } }
         let configuration: RouterConfiguration
         let secrets: ResolvedSecrets
         do {

@@ -2,6 +2,7 @@ import Foundation
 import LinuxSystem
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// What the daemon is doing right now, for `referral-router status`, metrics and systemd.
 public struct RuntimeStatus: Codable, Sendable {
@@ -20,6 +21,11 @@ public struct RuntimeStatus: Codable, Sendable {
 
 /// Every few seconds: writes `status.json` and `metrics.prom` (node_exporter textfile format) in the
 /// state directory, sends systemd a one-line STATUS, and pings the watchdog while healthy.
+///
+/// Healthy means all of: this loop ran (it is the one that pings, every min(WatchdogSec/2, 2 s));
+/// the store answered `status()` in this round; and the intake loop went round within
+/// `intakeStallLimit` (or has not started yet: systemd's TimeoutStartSec= bounds start-up). When
+/// any fails the pings stop, so systemd's WatchdogSec= later restarts a hung daemon.
 final class StatusReporter: Service, Sendable {
     static let statusFile = "status.json"
     static let metricsFile = "metrics.prom"
@@ -33,6 +39,12 @@ final class StatusReporter: Service, Sendable {
     private let logger: Logger
     private let startedAt = Timestamp.now()
     private let interval: Duration
+    /// True while pings are withheld, so the change is logged once each way.
+    private let withholding = Mutex(false)
+
+    /// Beyond an idle wait (`rescan_interval_seconds`) or a paused one (`pause_retry_seconds`), the
+    /// time one batch may take before a silent intake loop counts as hung.
+    static let batchAllowance: Duration = .seconds(60)
 
     init(live: LiveConfiguration, store: any ReferralStore, delivery: DeliveryService, intake: FolderIntake, receipts: ReceiptWriter,
          notifier: ServiceNotifier, logger: Logger, interval: Duration = .seconds(2)) {
@@ -88,7 +100,36 @@ final class StatusReporter: Service, Sendable {
         }
         let open = destinations.filter(\.breakerOpen).count
         notifier.status("pending \(store.pending), in flight \(status.transfersInFlight), dead letters \(store.dead), open breakers \(open)\(status.intakePaused.map { _ in ", intake paused" } ?? "")")
+        let stalled = Self.intakeStall(lastHeartbeat: intake.lastHeartbeat, now: .now, settings: snapshot.configuration.intake)
+        let wasWithholding = withholding.withLock { withholding in
+            defer { withholding = stalled != nil }
+            return withholding
+        }
+        if let stalled {
+            if !wasWithholding {
+                logger.record(.alert(code: "watchdog_withheld", destination: nil,
+                                     message: "The intake loop has not run for \(stalled.components.seconds) s; watchdog pings are withheld and systemd will restart the router if it does not recover."))
+            }
+            return
+        }
+        if wasWithholding {
+            logger.notice("The intake loop runs again; watchdog pings resumed.", metadata: [LogKey.code: "watchdog_resumed"])
+        }
         notifier.watchdog()
+    }
+
+    /// How long the intake loop has been silent, if longer than its longest wait plus one batch
+    /// allows; nil while it is healthy or has not started yet.
+    static func intakeStall(lastHeartbeat: ContinuousClock.Instant?, now: ContinuousClock.Instant, settings: IntakeSettings) -> Duration? {
+        guard let lastHeartbeat else { return nil }
+        let limit = intakeStallLimit(settings)
+        let silent = now - lastHeartbeat
+        return silent > limit ? silent : nil
+    }
+
+    /// max(rescan interval, pause retry interval) + `batchAllowance`.
+    static func intakeStallLimit(_ settings: IntakeSettings) -> Duration {
+        max(settings.rescanInterval, settings.pauseRetryInterval) + batchAllowance
     }
 }
 
