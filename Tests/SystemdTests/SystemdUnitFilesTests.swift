@@ -56,6 +56,7 @@ struct SystemdUnitFilesTests {
         #expect(value("StateDirectory") == "referral-router")
         #expect(value("StateDirectoryMode") == "0700")
         #expect(value("ConfigurationDirectory") == "referral-router")
+        #expect(value("ConfigurationDirectoryMode") == "0750")
         #expect(value("UMask") == "0077")
         #expect(value("LimitCORE") == "0")
         #expect(values("LoadCredential").contains("audit-hmac-key:referral-router.audit-hmac-key"))
@@ -157,6 +158,10 @@ struct SystemdUnitFilesTests {
             #expect(status.st_uid == daemon, "\(path) owner", sourceLocation: sourceLocation)
             #expect(status.st_gid == expected, "\(path) group", sourceLocation: sourceLocation)
         }
+        var configuration = stat()
+        #expect(lstat(root + "/etc/referral-router", &configuration) == 0)
+        #expect(configuration.st_mode & 0o7777 == 0o750 && configuration.st_uid == 0 && configuration.st_gid == daemonGroup,
+                "/etc/referral-router is 0750 root:referral-router")
         check("/var/spool/referral-router", mode: 0o711, group: daemonGroup)
         check("/var/spool/referral-router/inbound", mode: 0o711, group: daemonGroup)
         check("/var/spool/referral-router/receipts", mode: 0o711, group: daemonGroup)
