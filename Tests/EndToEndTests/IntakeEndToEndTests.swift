@@ -119,7 +119,7 @@ struct IntakeEndToEndTests {
         let stopped = ContinuousClock.now
         #expect(await router.stop(timeout: .seconds(20)) == 0)
         let took = ContinuousClock.now - stopped
-        #expect(took >= .seconds(2) && took < .seconds(8), "aborted at the 2 s drain deadline, took \(took)")
+        #expect(took >= .seconds(2) && took < .seconds(15), "aborted at the 2 s drain deadline (not the 60 s hang), took \(took)")
         try partners["la-front-door"].setScript(#"{"*": [{"status": 202}]}"#)
         router = try await sandbox.startRouter(logName: "router-2.log")
         #expect(await waitUntil { (try? partners.referralIds(at: "la-front-door", status: 202)) == [id] }, "still queued, delivered after restart")

@@ -8,7 +8,6 @@ public struct AuditEvent: Sendable {
         case rejected
         case duplicate
         case routed
-        case notSent = "not-sent"
         case returned
         case safetyNet = "safety-net"
         case delivered
@@ -42,8 +41,8 @@ public struct AuditEvent: Sendable {
 }
 
 extension AuditEvent {
-    /// The events that record an intake decision: what arrived, each delivery queued with the fields
-    /// sent and withheld, and why each other partner type was not sent to.
+    /// The events that record an intake decision: what arrived and why each partner type was not sent
+    /// to (one event), then each delivery queued with the fields sent and withheld.
     static func intake(_ record: IntakeRecord) -> [AuditEvent] {
         let decision = record.decision
         var received = JSONObject()
@@ -56,6 +55,10 @@ extension AuditEvent {
             received["issues"] = .array(record.issues.map { ["pointer": .string($0.pointer), "keyword": .string($0.keyword)] })
         }
         if let net = decision.safetyNet { received["safetyNet"] = .string(net.rawValue) }
+        // Why each partner type was not sent to, in the decision's own event (one row, not one per type).
+        if decision.receipt != .rejected, !decision.notSent.isEmpty {
+            received["notSent"] = .array(decision.notSent.map { ["partnerType": .string($0.partnerType.rawValue), "reason": .string($0.reason)] })
+        }
         var events = [AuditEvent(kind: decision.receipt == .rejected ? .rejected : .received, at: record.receivedAt,
                                  referralId: record.referralId, agency: record.agency, outcome: decision.receipt.rawValue,
                                  detail: received)]
@@ -76,11 +79,6 @@ extension AuditEvent {
         if decision.receipt == .returned || decision.receipt == .consentRequired {
             events.append(AuditEvent(kind: .returned, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
                                      outcome: decision.receipt.rawValue))
-        }
-        for notSent in decision.notSent where decision.receipt != .rejected {
-            events.append(AuditEvent(kind: .notSent, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
-                                     outcome: "not-sent",
-                                     detail: ["partnerType": .string(notSent.partnerType.rawValue), "reason": .string(notSent.reason)]))
         }
         return events
     }

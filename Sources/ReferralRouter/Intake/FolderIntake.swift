@@ -23,7 +23,8 @@ public final class FolderIntake: Service, Sendable {
     private let onFatal: @Sendable (any Error) -> Void
     private let onReady: @Sendable () -> Void
     private let candidates = Mutex(CandidateQueue())
-    private let wake = WakeSignal()
+    private let settler: SourceSettler
+    private let wake: WakeSignal
     private let state = Mutex(IntakeState())
 
     struct Candidate: Hashable, Sendable {
@@ -75,6 +76,23 @@ public final class FolderIntake: Service, Sendable {
         self.logger = logger
         self.onReady = onReady
         self.onFatal = onFatal
+        let candidates = Candidates()
+        let wake = WakeSignal()
+        self.wake = wake
+        self.replacedSources = candidates
+        self.settler = SourceSettler(logger: logger, onFatal: onFatal, onReplaced: { fate in
+            candidates.add(fate)
+            wake.signal()
+        })
+    }
+
+    /// Sources replaced under the same name while their predecessor was being settled: taken next.
+    private let replacedSources: Candidates
+
+    final class Candidates: Sendable {
+        private let fates = Mutex<[SourceFate]>([])
+        func add(_ fate: SourceFate) { fates.withLock { $0.append(fate) } }
+        func take() -> [SourceFate] { fates.withLock { list in defer { list.removeAll() }; return list } }
     }
 
     /// After a reload: watch the (possibly changed) folders and rescan.
@@ -94,6 +112,11 @@ public final class FolderIntake: Service, Sendable {
     private let heartbeat = Mutex<ContinuousClock.Instant?>(nil)
 
     public func run() async throws {
+        let settling = Task { await settler.run() }
+        defer {
+            settling.cancel()
+            settler.settleQueued()
+        }
         var ready = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let folders = live.current.configuration.agencies
@@ -127,7 +150,7 @@ public final class FolderIntake: Service, Sendable {
     private func handle(_ event: DirectoryWatcher.Event, agencies byDirectory: [String: String]) {
         switch event {
         case .fileReady(let directory, let name):
-            guard let agency = byDirectory[directory] else { return }
+            guard let agency = byDirectory[directory], !settler.isPending(directory + "/" + name) else { return }
             candidates.withLock { $0.add(Candidate(agency: agency, directory: directory, name: name)) }
         case .overflow:
             state.withLock { $0.rescanRequested = true }
@@ -148,6 +171,11 @@ public final class FolderIntake: Service, Sendable {
             }
             if rewatch { return }
             if rescan { scan() }
+            let agencyOfDirectory = Dictionary(live.current.configuration.agencies.map { ($0.inboundDirectory, $0.id) }, uniquingKeysWith: { first, _ in first })
+            for fate in replacedSources.take() {
+                guard let agency = agencyOfDirectory[fate.directory] else { continue }
+                candidates.withLock { $0.add(Candidate(agency: agency, directory: fate.directory, name: fate.name)) }
+            }
             let batch = candidates.withLock { $0.take(settings.batchMaxFiles) }
             if batch.isEmpty {
                 let nextScan = state.withLock { $0.lastScan.map { $0 + settings.rescanInterval - ContinuousClock.now } }
@@ -181,6 +209,7 @@ public final class FolderIntake: Service, Sendable {
                                  metadata: [LogKey.agency: .string(agency.id), LogKey.code: "undecodable_name"])
                     continue
                 }
+                if settler.isPending(agency.inboundDirectory + "/" + entry.name) { continue }
                 candidates.withLock { $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }
                 found += 1
             }
@@ -201,6 +230,7 @@ public final class FolderIntake: Service, Sendable {
         let started = ContinuousClock.now
         var records: [IntakeRecord] = []
         var taken: [Candidate] = []
+        var identities: [FileIdentity?] = []
         for candidate in batch where !InboundName.isInProgress(candidate.name, suffixes: settings.inProgressSuffixes) {
             guard configuration.agency(candidate.agency) != nil else { continue }
             let receivedAt = Timestamp.now()
@@ -208,6 +238,7 @@ public final class FolderIntake: Service, Sendable {
                 let contents = try FileSystem.readRegularFile(named: candidate.name, inDirectory: candidate.directory, maxBytes: settings.maxFileBytes)
                 records.append(preparer.prepare(bytes: contents.bytes, agency: candidate.agency, source: .folder(name: candidate.name), receivedAt: receivedAt))
                 taken.append(candidate)
+                identities.append(contents.identity)
             } catch {
                 switch error {
                 case .notFound:
@@ -222,6 +253,7 @@ public final class FolderIntake: Service, Sendable {
                 case .symbolicLink, .notRegularFile, .tooLarge:
                     records.append(preparer.refused(error, name: candidate.name, agency: candidate.agency, receivedAt: receivedAt))
                     taken.append(candidate)
+                    identities.append(try? FileSystem.identity(of: candidate.directory + "/" + candidate.name))
                 }
             }
         }
@@ -242,53 +274,35 @@ public final class FolderIntake: Service, Sendable {
         setPaused(nil)
         let committed = ContinuousClock.now
 
-        // Committed: now, and only now, the sources go.
-        var syncFolders: Set<String> = []
+        // Committed: now, and only now, the sources go (settled off this loop, see SourceSettler).
+        var fates: [SourceFate] = []
         var scheduled: [ScheduledDelivery] = []
         var receiptRows: [Int64] = []
-        for ((record, candidate), result) in zip(zip(records, taken), results) {
-            guard let agency = configuration.agency(candidate.agency) else { continue }
-            do {
-                switch result {
-                case .duplicateContent(let original):
-                    try removeSource(candidate)
-                    logger.record(.duplicate(referralId: original, agency: agency.id))
-                case .stored(let stored) where stored.receipt != .rejected:
-                    try removeSource(candidate)
-                    scheduled += stored.deliveries
-                    receiptRows.append(stored.rowID)
-                    logger.record(.received(referralId: stored.referralId, agency: agency.id, outcome: stored.receipt,
-                                            priority: record.decision.priority, deliveries: stored.deliveries.count))
-                case .stored(let stored):
-                    try moveToRejected(candidate, agency: agency, record: record, issues: record.issues, referralId: stored.referralId)
-                    syncFolders.insert(agency.rejectedDirectory)
-                    receiptRows.append(stored.rowID)
-                    let code = record.issues.first?.keyword ?? "rejected"
-                    logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: code, issues: record.issues.count))
-                case .conflictingReferralId(let stored, let issue):
-                    try moveToRejected(candidate, agency: agency, record: record, issues: record.issues + [issue], referralId: stored.referralId)
-                    syncFolders.insert(agency.rejectedDirectory)
-                    receiptRows.append(stored.rowID)
-                    logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: issue.keyword, issues: record.issues.count + 1))
-                }
-                syncFolders.insert(candidate.directory)
-            } catch {
-                if error.isIOError {
-                    onFatal(error)
-                    return true
-                }
-                logger.error("Committed referral's source file could not be removed or moved; it will be recognised as a duplicate.",
-                             metadata: [LogKey.agency: .string(agency.id), LogKey.code: .string(error.call)])
+        for (index, (record, candidate)) in zip(records, taken).enumerated() {
+            guard let agency = configuration.agency(candidate.agency), index < results.count else { continue }
+            let identity = identities[index]
+            switch results[index] {
+            case .duplicateContent(let original):
+                fates.append(SourceFate(directory: candidate.directory, name: candidate.name, identity: identity, action: .remove))
+                logger.record(.duplicate(referralId: original, agency: agency.id))
+            case .stored(let stored) where stored.receipt != .rejected:
+                fates.append(SourceFate(directory: candidate.directory, name: candidate.name, identity: identity, action: .remove))
+                scheduled += stored.deliveries
+                receiptRows.append(stored.rowID)
+                logger.record(.received(referralId: stored.referralId, agency: agency.id, outcome: stored.receipt,
+                                        priority: record.decision.priority, deliveries: stored.deliveries.count))
+            case .stored(let stored):
+                fates.append(rejection(candidate, identity: identity, agency: agency, record: record, issues: record.issues, referralId: stored.referralId))
+                receiptRows.append(stored.rowID)
+                let code = record.issues.first?.keyword ?? "rejected"
+                logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: code, issues: record.issues.count))
+            case .conflictingReferralId(let stored, let issue):
+                fates.append(rejection(candidate, identity: identity, agency: agency, record: record, issues: record.issues + [issue], referralId: stored.referralId))
+                receiptRows.append(stored.rowID)
+                logger.record(.rejected(referralId: stored.referralId, agency: agency.id, code: issue.keyword, issues: record.issues.count + 1))
             }
         }
-        for folder in syncFolders {
-            do {
-                try FileSystem.syncDirectory(folder)
-            } catch {
-                onFatal(error)
-                return true
-            }
-        }
+        settler.submit(fates)
         delivery.enqueue(scheduled)
         receipts.markDirty(receiptRows)
         let settled = ContinuousClock.now
@@ -300,37 +314,18 @@ public final class FolderIntake: Service, Sendable {
         return true
     }
 
-    private func removeSource(_ candidate: Candidate) throws(SystemError) {
-        try FileSystem.removeFile(candidate.directory + "/" + candidate.name)
-    }
-
-    /// Moves the source beside its `<name>.errors.json` report into `rejected/<agency>/`, never
-    /// overwriting an earlier rejected file of the same name.
-    private func moveToRejected(_ candidate: Candidate, agency: AgencyConfiguration, record: IntakeRecord, issues: [ValidationIssue],
-                                referralId: String) throws(SystemError) {
-        try FileSystem.createDirectory(agency.rejectedDirectory, mode: 0o750)
-        let source = candidate.directory + "/" + candidate.name
-        var target = candidate.name
-        var attempt = 0
-        while true {
-            do {
-                try FileSystem.rename(source, to: agency.rejectedDirectory + "/" + target, noReplace: true)
-                break
-            } catch {
-                guard error.errno == EEXIST_CODE, attempt < 1000 else { throw error }
-                attempt += 1
-                target = "\(candidate.name).\(record.receivedAt.millisecondsSinceEpoch)-\(attempt)"
-            }
-        }
+    /// The rejected fate of a committed record: its report (the errors, each with pointer, keyword,
+    /// message and line:column) travels with the move.
+    private func rejection(_ candidate: Candidate, identity: FileIdentity?, agency: AgencyConfiguration, record: IntakeRecord,
+                           issues: [ValidationIssue], referralId: String) -> SourceFate {
         var report = JSONObject()
         report["file"] = .string(candidate.name)
-        report["storedAs"] = .string(target)
         report["referralId"] = .string(referralId)
         report["agency"] = .string(agency.id)
         report["rejectedAt"] = .string(record.receivedAt.rfc3339)
         report["errors"] = .array(issues.map(\.json))
-        try FileSystem.writeFileAtomically(JSONValue.object(report).serialized(pretty: true) + [0x0a],
-                                          to: agency.rejectedDirectory + "/" + target + ".errors.json", mode: 0o640, syncDirectory: false)
+        return SourceFate(directory: candidate.directory, name: candidate.name, identity: identity,
+                          action: .moveToRejected(rejectedDirectory: agency.rejectedDirectory, report: report, receivedAt: record.receivedAt))
     }
 
     private func lowDiskSpace(_ configuration: RouterConfiguration) -> String? {
@@ -365,6 +360,3 @@ public final class FolderIntake: Service, Sendable {
         }
     }
 }
-
-/// EEXIST on Linux; spelled out so stage code does not import Glibc.
-let EEXIST_CODE: Int32 = 17
