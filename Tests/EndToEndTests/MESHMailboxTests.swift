@@ -158,6 +158,30 @@ struct MESHMailboxTests {
         #expect(await run.router.stop() == 0)
     }
 
+    @Test func aMessageLeftOnAnUnacceptedWorkflowIsTakenOnceAReloadAcceptsIt() async throws {
+        let run = try await Self.start(prefix: "mesh-reload")
+        defer { run.close() }
+        let id = UUID().uuidString.lowercased()
+        let messageID = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW2",
+                                          body: try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id))
+        #expect(await waitUntil { (try? run.query("SELECT outcome FROM mesh_message")) == [["unaccepted-workflow"]] })
+        try await Task.sleep(for: .seconds(2))
+        #expect(try run.mesh.inbox(Self.routerMailbox) == [messageID], "left in the mailbox")
+        #expect(try run.partners["la-front-door"].received().isEmpty)
+
+        // The administrator accepts the workflow and reloads: the new poller takes the message.
+        let toml = run.sandbox.configDirectory + "/router.toml"
+        try String(contentsOfFile: toml, encoding: .utf8)
+            .replacingOccurrences(of: #"accepted_workflow_ids = ["TEST_WORKFLOW"]"#, with: #"accepted_workflow_ids = ["TEST_WORKFLOW", "TEST_WORKFLOW2"]"#)
+            .write(toFile: toml, atomically: true, encoding: .utf8)
+        run.router.signal(SIGHUP)
+        #expect(await waitUntil(timeout: .seconds(30)) { (try? run.partners.referralIds(at: "la-front-door")) == [id] })
+        #expect(await waitUntil { (try? run.mesh.inbox(Self.routerMailbox).isEmpty) == true })
+        #expect(try run.query("SELECT outcome, referral IS NOT NULL, acknowledged_at IS NOT NULL FROM mesh_message") == [["referral", "1", "1"]])
+        #expect(run.router.log.contains("code=mesh_reconfigured"))
+        #expect(await run.router.stop() == 0)
+    }
+
     @Test func aCrashBetweenCommitAndAcknowledgementGivesOneReferralAndOneRecordedDuplicate() async throws {
         var run = try await Self.start(prefix: "mesh-crash", environment: ["REFERRAL_ROUTER_TEST_CRASH_BEFORE_MESH_ACK": "1"])
         defer { run.close() }

@@ -28,6 +28,9 @@ final class MESHMailboxPoller: Sendable {
 
     private struct State {
         var stopping = false
+        /// Messages left on an unaccepted workflow that this poller has looked at again: each is
+        /// downloaded once per poller (after a start or a reload its workflow may be accepted now).
+        var rechecked: Set<String> = []
         /// The last failure reported (a code), so a broken mailbox is reported once, not every poll.
         var failing: String?
         var lastAlert: ContinuousClock.Instant?
@@ -142,15 +145,23 @@ final class MESHMailboxPoller: Sendable {
                 return storeFailed(error)
             }
             return await acknowledge(messageID)
-        case .recorded(outcome: .unacceptedWorkflow, acknowledged: false) where mailbox.unacceptedWorkflow == .leave:
-            counts.left += 1
-            return true
+        case .recorded(outcome: .unacceptedWorkflow, acknowledged: false):
+            let firstLook = state.withLock { state -> Bool in
+                if state.rechecked.count >= 100_000 { state.rechecked.removeAll() }
+                return state.rechecked.insert(messageID).inserted
+            }
+            guard firstLook else { return await disposeOfUnaccepted(messageID, counts: &counts) }
+            return await download(messageID, recordedAsUnaccepted: true, counts: &counts)
         case .recorded:
             return await acknowledge(messageID)
         case nil:
             break
         }
+        return await download(messageID, recordedAsUnaccepted: false, counts: &counts)
+    }
 
+    /// Downloads a message and takes it by kind and workflow.
+    private func download(_ messageID: String, recordedAsUnaccepted: Bool, counts: inout PollCounts) async -> Bool {
         let message: MESHInboundMessage
         do {
             message = try await client.download(messageID: messageID, maxBytes: live.current.configuration.intake.maxFileBytes)
@@ -176,9 +187,20 @@ final class MESHMailboxPoller: Sendable {
             return await takeReport(message, counts: &counts)
         case .data:
             guard mailbox.acceptedWorkflowIDs.contains(message.workflowID) else {
+                // Recorded (and counted) once; a message still unaccepted is only left or acknowledged.
+                if recordedAsUnaccepted { return await disposeOfUnaccepted(messageID, counts: &counts) }
                 return await takeUnaccepted(message, counts: &counts)
             }
             return await take(message, counts: &counts)
+        }
+    }
+
+    private func disposeOfUnaccepted(_ messageID: String, counts: inout PollCounts) async -> Bool {
+        switch mailbox.unacceptedWorkflow {
+        case .acknowledge: return await acknowledge(messageID)
+        case .leave:
+            counts.left += 1
+            return true
         }
     }
 
@@ -289,12 +311,8 @@ final class MESHMailboxPoller: Sendable {
             LogKey.code: "mesh_unaccepted_workflow", "mesh_message_id": .string(message.messageID),
             "workflow_id": .string(message.workflowID), LogKey.outcome: .string(action.rawValue),
         ])
-        switch action {
-        case .acknowledge: return await acknowledge(message.messageID)
-        case .leave:
-            counts.left += 1
-            return true
-        }
+        _ = state.withLock { $0.rechecked.insert(message.messageID) }
+        return await disposeOfUnaccepted(message.messageID, counts: &counts)
     }
 
     private func takeReport(_ message: MESHInboundMessage, counts: inout PollCounts) async -> Bool {

@@ -24,12 +24,14 @@ extension SQLiteReferralStore {
             try db.execute(sql: """
                 INSERT INTO mesh_message (message_id, agency, mailbox, sender, workflow_id, message_type, outcome, referral, recorded_at)
                 VALUES (?, ?, ?, ?, ?, 'DATA', ?, ?, ?)
-                ON CONFLICT (message_id) DO UPDATE SET seen_again = seen_again + 1
+                ON CONFLICT (message_id) DO UPDATE SET outcome = excluded.outcome, referral = COALESCE(excluded.referral, referral),
+                                                       seen_again = seen_again + 1
                 """, arguments: [record.messageID, record.agency, record.mailbox, record.sender, record.workflowID,
                                  record.outcome.rawValue, record.referralRowID, record.at.millisecondsSinceEpoch])
             if let rowID = record.referralRowID, let receipt = record.receipt {
                 try Self.queueDecisionReceipt(referralRowID: rowID, agency: record.agency, receipt: receipt, at: record.at, db: db)
             }
+            // A message left on an unaccepted workflow and taken after a reload changes its outcome above.
             if record.outcome == .unacceptedWorkflow {
                 try Self.appendAudit([AuditEvent(kind: .alert, at: record.at, agency: record.agency, outcome: "mesh-unaccepted-workflow",
                                                  detail: ["messageId": .string(record.messageID), "workflowId": .string(record.workflowID),
