@@ -179,3 +179,18 @@ extension DeliveryEndToEndTests.TLS {
         }
     }
 }
+
+extension DeliveryEndToEndTests.TLS {
+    @Test func aSecretPastedIntoTheConfigurationIsRefusedWithoutBeingEchoed() async throws {
+        let sandbox = try RouterSandbox(prefix: "dl-pasted-secret")
+        defer { sandbox.remove() }
+        let pasted = "pasted-" + UUID().uuidString
+        var destinations = DestinationSpec.shipped(urls: [:])
+        destinations[0].lines = ["bearer_token = \"\(pasted)\""]
+        try sandbox.writeConfiguration(destinations: destinations)
+        let check = try RouterProcess(arguments: ["check-config", "--config", sandbox.configDirectory], logFile: sandbox.root + "/check.out")
+        #expect(await check.waitForExit() != 0, "a token in router.toml is refused")
+        #expect(check.log.contains("bearer_token"), "\(check.log)")
+        #expect(!check.log.contains(pasted), "and never repeated")
+    }
+}
