@@ -8,6 +8,7 @@ enum GNUFunctions {
     typealias MemfdCreate = @convention(c) (UnsafePointer<CChar>?, UInt32) -> Int32
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     typealias SyncFS = @convention(c) (Int32) -> Int32
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
 
     /// renameat2(2); glibc ≥ 2.28.
     static let renameat2: RenameAt2? = resolve("renameat2", as: RenameAt2.self)
@@ -17,6 +18,10 @@ enum GNUFunctions {
     static let pipe2: Pipe2? = resolve("pipe2", as: Pipe2.self)
     /// syncfs(2); glibc ≥ 2.14.
     static let syncfs: SyncFS? = resolve("syncfs", as: SyncFS.self)
+    /// mallopt(3); <malloc.h> is not in Swift's Glibc module.
+    static let mallopt: MallOpt? = resolve("mallopt", as: MallOpt.self)
+    /// M_ARENA_MAX from <malloc.h>.
+    static let mallocArenaMax: Int32 = -8
 
     // Constants from <linux/fs.h>, <linux/memfd.h> and <fcntl.h> (values are kernel ABI).
     static let renameNoReplace: UInt32 = 1

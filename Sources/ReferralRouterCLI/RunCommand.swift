@@ -30,6 +30,9 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // glibc gives each thread its own malloc arena (up to 8 per core); their fragmentation, not
+        // live data, dominates a long-running daemon's RSS. Two arenas are plenty for this workload.
+        MemoryAllocator.limitArenas(to: 2)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             LogHandlers.make(label: label, level: level)

@@ -41,6 +41,13 @@ final class StatusReporter: Service, Sendable {
     private let interval: Duration
     /// True while pings are withheld, so the change is logged once each way.
     private let withholding = Mutex(false)
+    /// The last store counts and when they were read, and when the files were last written: when
+    /// idle the reporter reads and writes nothing but still pings the watchdog.
+    private let cache = Mutex<(changes: Int, status: StoreStatus, readAt: ContinuousClock.Instant, writtenAt: ContinuousClock.Instant)?>(nil)
+    /// Status files are rewritten at least this often (`status` calls them fresh for 15 s).
+    static let filesRefresh: Duration = .seconds(10)
+    /// Store counts are re-read at least this often even when nothing changed (for ages).
+    static let storeRefresh: Duration = .seconds(60)
 
     /// Beyond an idle wait (`rescan_interval_seconds`) or a paused one (`pause_retry_seconds`), the
     /// time one batch may take before a silent intake loop counts as hung.
@@ -71,12 +78,20 @@ final class StatusReporter: Service, Sendable {
 
     private func report() async {
         let snapshot = live.current
+        let now = ContinuousClock.now
+        let changes = self.store.changeCount
+        let cached = cache.withLock { $0 }
+        let unchanged = cached.map { $0.changes == changes && now - $0.readAt < Self.storeRefresh } ?? false
         let store: StoreStatus
-        do {
-            store = try await self.store.status()
-        } catch {
-            logger.warning("Status could not be read from the store.", metadata: [LogKey.code: .string(error.code)])
-            return   // no watchdog ping: the store is not answering
+        if unchanged, let cached {
+            store = cached.status
+        } else {
+            do {
+                store = try await self.store.status()
+            } catch {
+                logger.warning("Status could not be read from the store.", metadata: [LogKey.code: .string(error.code)])
+                return   // no watchdog ping: the store is not answering
+            }
         }
         let destinations = await delivery.snapshots()
         var alerts: [String] = []
@@ -90,13 +105,20 @@ final class StatusReporter: Service, Sendable {
             intakePaused: intake.pausedReason, intakeBacklog: intake.backlog, receiptsBacklog: receipts.backlog,
             transfersInFlight: delivery.transfersInFlight, destinations: destinations, store: store, alerts: alerts)
         let directory = snapshot.configuration.stateDirectory
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try FileSystem.writeFileAtomically(Array(try encoder.encode(status)), to: directory + "/" + Self.statusFile, syncDirectory: false)
-            try FileSystem.writeFileAtomically(Array(Metrics.render(status).utf8), to: directory + "/" + Self.metricsFile, mode: 0o644, syncDirectory: false)
-        } catch {
-            logger.warning("Status file could not be written.", metadata: [LogKey.code: .string("\(error)")])
+        let busy = status.transfersInFlight > 0 || status.intakeBacklog > 0 || status.receiptsBacklog > 0
+        let writeFiles = !unchanged || busy || cached.map { now - $0.writtenAt >= Self.filesRefresh } ?? true
+        if writeFiles {
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try FileSystem.writeFileAtomically(Array(try encoder.encode(status)), to: directory + "/" + Self.statusFile, syncDirectory: false)
+                try FileSystem.writeFileAtomically(Array(Metrics.render(status).utf8), to: directory + "/" + Self.metricsFile, mode: 0o644, syncDirectory: false)
+            } catch {
+                logger.warning("Status file could not be written.", metadata: [LogKey.code: .string("\(error)")])
+            }
+        }
+        cache.withLock { entry in
+            entry = (changes, store, unchanged ? (entry?.readAt ?? now) : now, writeFiles ? now : (entry?.writtenAt ?? now))
         }
         let open = destinations.filter(\.breakerOpen).count
         notifier.status("pending \(store.pending), in flight \(status.transfersInFlight), dead letters \(store.dead), open breakers \(open)\(status.intakePaused.map { _ in ", intake paused" } ?? "")")

@@ -154,6 +154,9 @@ public protocol ReferralStore: Sendable {
     func status() async throws(StoreError) -> StoreStatus
     /// Appends free-standing audit events (configuration loaded, alerts).
     func appendAudit(_ events: [AuditEvent]) async throws(StoreError)
+    /// Increases with every committed write: readers of aggregate state (status) can skip work when
+    /// nothing changed. A store that cannot tell returns a new value every time.
+    var changeCount: Int { get }
 
     // MARK: MESH mailboxes (issue 8)
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import JSONSchema
+import Synchronization
 
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit has reached the disk
 /// (WAL fsync'd) before `commitIntake` returns. One writer at a time (SQLite's rule); readers run
@@ -9,6 +10,9 @@ public final class SQLiteReferralStore: ReferralStore {
     let pool: DatabasePool
     let chain: AuditChain
     public let path: String
+    private let writes = Atomic<Int>(0)
+
+    public var changeCount: Int { writes.load(ordering: .relaxed) }
 
     /// Opens (creating 0600 if needed) and migrates the database at `path`.
     public init(path: String, auditKey: [UInt8]?) throws(StoreError) {
@@ -54,7 +58,9 @@ public final class SQLiteReferralStore: ReferralStore {
 
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.write(body)
+            let result = try await pool.write(body)
+            writes.add(1, ordering: .relaxed)
+            return result
         } catch {
             throw Self.map(error)
         }
