@@ -194,3 +194,36 @@ extension DeliveryEndToEndTests.TLS {
         #expect(!check.log.contains(pasted), "and never repeated")
     }
 }
+
+extension DeliveryEndToEndTests.TLS {
+    @Test(arguments: [false, true])
+    func aClientCertificateProblemSendsNothingAndAlerts(wrongPassphrase: Bool) async throws {
+        // Either no client certificate for a partner that requires one, or the right certificate with a
+        // key whose passphrase is wrong.
+        let bench = try await DeliveryBench.start(
+            prefix: "dl-client-cert",
+            partners: ["la-front-door": .init(requireClientCertificate: true, lines: ["tls_failure_retry_seconds = 600"])],
+            lines: { pki in
+                guard wrongPassphrase else { return [:] }
+                return ["la-front-door": [
+                    "client_certificate = \"\(pki.clientCertificate)\"",
+                    "client_key = \"\(pki.clientKeyEncrypted)\"",
+                    "client_key_passphrase = \"\(pki.directory)/../wrong-passphrase\"",
+                ]]
+            },
+            prepare: { sandbox in
+                _ = FileManager.default.createFile(atPath: sandbox.root + "/wrong-passphrase", contents: Data("not-the-passphrase".utf8),
+                                                   attributes: [.posixPermissions: 0o600])
+            })
+        try await bench.run { bench in
+            let id = try bench.drop()
+            #expect(await waitUntil {
+                !logLines(bench.router.log, with: "code=client_certificate", and: ["event=alert", "destination=la-front-door"]).isEmpty
+            }, "an alert names the client certificate: \(bench.router.log.suffix(1500))")
+            try await Task.sleep(for: .seconds(2))
+            #expect(try bench["la-front-door"].received().isEmpty, "the partner processed nothing")
+            #expect(logLines(bench.router.log, with: "code=client_certificate", and: ["event=alert"]).count == 1, "one attempt, then a slow wait")
+            #expect(bench.receiptEntry(id)?["status"] as? String == "queued")
+        }
+    }
+}
