@@ -62,6 +62,11 @@ extension DeliveryEndToEndTests {
                     Set((try? police.received().filter { $0.status == 202 }.compactMap(envelopeReferralId)) ?? []) == Set(policeIds)
                 }, "every police referral is delivered once the partner is back")
                 #expect(await waitUntil(timeout: .seconds(15)) { bench.state.destinationStatus("police-ppu")?["breakerOpen"] as? Bool == false })
+                // One alert when it opened; failed probes are warnings, and the recovery is logged.
+                #expect(logLines(bench.router.log, with: "code=breaker_open", and: ["destination=police-ppu"]).count == 1)
+                let failedProbes = logLines(bench.router.log, with: "code=breaker_probe_failed", and: ["destination=police-ppu"]).count
+                #expect((probes.count...probes.count + 1).contains(failedProbes), "\(failedProbes) failed probes logged for \(probes.count) sent")
+                #expect(logLines(bench.router.log, with: "code=breaker_closed", and: ["destination=police-ppu"]).count == 1)
                 #expect(try frontDoor.received().count == 404, "the front door got each referral once")
             }
         }

@@ -142,7 +142,7 @@ actor DestinationWorker {
             wake.signal()
             return
         case .delivered(let status):
-            breaker.recordSuccess(maximum: settings.maxInFlight)
+            recordPartnerUp()
             pausedUntil = nil
             awaitingOperator = false
             record = .delivered(status: status, remoteReference: remoteReference(result))
@@ -151,15 +151,23 @@ actor DestinationWorker {
                                latencyMilliseconds: Int(wallNow.millisecondsSinceEpoch - delivery.acceptedAt.millisecondsSinceEpoch))
             checkCertificateExpiry()
         case .deadLetter(let deadCode, let status, let reason):
-            breaker.recordSuccess(maximum: settings.maxInFlight)   // the partner answered: it is up
+            recordPartnerUp()   // the partner answered: it is up
             record = .deadLettered(reason: reason, status: status)
             code = deadCode
             event = .deadLettered(referralId: delivery.referralId, destination: destination, attempt: attempt, httpStatus: status, code: deadCode)
         case .retry, .retrySlowly:
             let (retryCode, status, retryAfter, alert) = outcome.retryDetails
+            let wasOpen = breaker.isOpen
             if breaker.recordFailure(now: .now) {
-                logger.record(.alert(code: "breaker_open", destination: destination,
-                                     message: "Destination paused after \(breaker.consecutiveFailures) consecutive failures; one probe will be sent after \(Int(settings.breakerCooldown.seconds)) s."))
+                if wasOpen {
+                    // A failed probe: the alert went out when the breaker opened; one per cool-down
+                    // for a partner down for days would bury every other alert.
+                    logger.warning("Probe failed; the destination stays paused.",
+                                   metadata: [LogKey.code: "breaker_probe_failed", LogKey.count: .stringConvertible(breaker.consecutiveFailures)])
+                } else {
+                    logger.record(.alert(code: "breaker_open", destination: destination,
+                                         message: "Destination paused after \(breaker.consecutiveFailures) consecutive failures; one probe will be sent after \(Int(settings.breakerCooldown.seconds)) s."))
+                }
             }
             if let alert {
                 logger.record(.alert(code: retryCode, destination: destination, message: alert))
@@ -210,6 +218,16 @@ actor DestinationWorker {
         queue.finish(id: id, priority: priority, retryAt: retryAt)
         receipts.markDirty([delivery.referralRowID])
         wake.signal()
+    }
+
+    /// The partner answered: the breaker counts a success, and an operator reads that a paused
+    /// destination is flowing again.
+    private func recordPartnerUp() {
+        let wasOpen = breaker.isOpen
+        breaker.recordSuccess(maximum: settings.maxInFlight)
+        if wasOpen, !breaker.isOpen {
+            logger.notice("Destination resumed after a successful probe.", metadata: [LogKey.code: "breaker_closed"])
+        }
     }
 
     /// Extends the destination's pause (never shortens it).
