@@ -67,11 +67,11 @@ struct SQLiteReferralStoreDurabilityTests {
         try await withTemporaryStore { fixture in
             let stored = try #require(try await fixture.store.commitIntake([IntakeRecordFactory.record()]).first?.stored)
             // An unknown delivery state and a second delivery to the same destination are refused by SQLite itself.
-            #expect(throws: DatabaseError.self) {
-                try fixture.execute("UPDATE delivery SET state = 'lost' WHERE id = ?", [stored.deliveries[0].id])
+            await #expect(throws: DatabaseError.self) {
+                try await fixture.execute("UPDATE delivery SET state = 'lost' WHERE id = ?", [stored.deliveries[0].id])
             }
-            #expect(throws: DatabaseError.self) {
-                try fixture.execute("""
+            await #expect(throws: DatabaseError.self) {
+                try await fixture.execute("""
                     INSERT INTO delivery (referral, destination, partner_type, rule, basis, priority, format, content_type,
                                           idempotency_key, payload, state, next_attempt_at, created_at)
                     SELECT referral, destination, partner_type, rule, basis, priority, format, content_type,

@@ -42,8 +42,12 @@ struct SQLiteReferralStoreIntakeTests {
                 #expect(try count(fixture, "SELECT COUNT(*) FROM delivery WHERE destination = ? AND payload = ? AND idempotency_key = ?",
                                   [planned.destination, Data(planned.payload), planned.idempotencyKey]) == 1)
             }
-            // What arrived, each delivery queued, and the partner type not sent to.
-            #expect(try auditEvents(fixture) == ["received", "routed", "routed", "not-sent"])
+            // One event for the decision (with why the other partner types were not sent to), then
+            // one per delivery queued.
+            #expect(try auditEvents(fixture) == ["received", "routed", "routed"])
+            #expect(try count(fixture, """
+                SELECT COUNT(*) FROM audit WHERE event = 'received' AND detail LIKE '%"notSent"%' AND detail LIKE '%"police"%'
+                """) == 1)
         }
     }
 
@@ -78,8 +82,8 @@ struct SQLiteReferralStoreIntakeTests {
             #expect(counter.rollbacks == 0)
             #expect(counter.inserts(into: "referral") == 3)
             #expect(counter.inserts(into: "delivery") == 3)
-            // ref-a: received, 2 routed, not-sent; ref-b: received, routed, not-sent; ref-c: rejected.
-            #expect(counter.inserts(into: "audit") == 8)
+            // ref-a: received and 2 routed; ref-b: received and routed; ref-c: rejected.
+            #expect(counter.inserts(into: "audit") == 6)
         }
     }
 

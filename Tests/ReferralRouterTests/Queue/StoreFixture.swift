@@ -29,10 +29,11 @@ struct StoreFixture: Sendable {
         try DatabaseQueue(path: path)
     }
 
-    /// Runs one statement through a connection of its own (raw SQL, as an attacker or an operator would).
-    func execute(_ sql: String, _ arguments: StatementArguments = StatementArguments()) throws {
+    /// Runs one statement through a connection of its own (raw SQL, as an attacker or an operator
+    /// would), on GRDB's queue rather than a cooperative thread (the commit waits for fsync).
+    func execute(_ sql: String, _ arguments: StatementArguments = StatementArguments()) async throws {
         let connection = try rawConnection()
-        try connection.write { db in try db.execute(sql: sql, arguments: arguments) }
+        try await connection.write { db in try db.execute(sql: sql, arguments: arguments) }
         try connection.close()
     }
 

@@ -61,7 +61,14 @@ enum RouterTestPKI {
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "router-tests-partner")
         defer { TestPaths.removeDirectory(directory) }
         let partner = try await TestPartner.start(pki: pki, directory: directory, serverCertificate: serverCertificate, script: script)
-        defer { partner.stop() }
-        return try await body(partner, pki)
+        // Stopping waits for the child to exit: done off the cooperative pool.
+        do {
+            let result = try await body(partner, pki)
+            await offThePool { partner.stop() }
+            return result
+        } catch {
+            await offThePool { partner.stop() }
+            throw error
+        }
     }
 }
