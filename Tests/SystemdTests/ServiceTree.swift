@@ -9,8 +9,9 @@ struct ServiceTree {
     static let target = "referral-router-test.target"
     /// Agency accounts made in the namespace (sysusers), each in its agency's group only.
     static let accounts = ["oakfield-primary": "oakfield-clerk", "riverside-medical": "riverside-clerk"]
-    /// In the test only: the daemon pings every 1.5 s; a stopped daemon is caught after 3 s.
-    static let watchdogSeconds = 3
+    /// In the test only: the daemon pings every 2 s; a stopped daemon is caught after 5 s, with
+    /// room for a loaded machine to miss a ping without a restart.
+    static let watchdogSeconds = 5
 
     /// Lays out the tree in a new temporary directory. `urls` maps destination ids to partner URLs.
     static func make(urls: [String: String], caCertificate: String) throws -> ServiceTree {
