@@ -244,6 +244,44 @@ struct MESHMailboxTests {
     }
 }
 
+/// Reports for a MESH destination whose sending mailbox no agency drains.
+@Suite(.serialized, .enabled(if: MESHSandbox.unavailableReason == nil, "\(MESHSandbox.unavailableReason ?? "")"))
+struct MESHDestinationReportTests {
+    @Test func aDestinationsOwnMailboxIsPolledForReportsOnly() async throws {
+        let sandbox = try RouterSandbox(prefix: "mesh-reports")
+        defer { sandbox.remove() }
+        let mesh = try await MESHSandbox.start(pki: sandbox.pki, directory: sandbox.root)
+        defer { mesh.stop() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try MESHDestinationTests.configure(sandbox, mesh: mesh, partners: partners)
+        var router = try await sandbox.startRouter()
+        #expect(await waitUntil { router.log.contains("MESH mailbox poller started for reports only.") })
+
+        let id = UUID().uuidString.lowercased()
+        try dropFile(try RouterSandbox.example("valid/immediate-unexplained-injury-gp-known.json", referralId: id), named: "r.json",
+                     into: sandbox.inbound("riverside-medical"))
+        #expect(await waitUntil(timeout: .seconds(30)) { (try? mesh.inbox("X26ABC2").count) == 1 })
+        let sent = try #require(try mesh.inbox("X26ABC2").first)
+        let database = sandbox.stateDirectory + "/router.sqlite"
+        #expect(await waitUntil { (try? MESHSandbox.query(database: database, "SELECT state FROM delivery WHERE destination = 'health-safeguarding'")) == [["delivered"]] })
+        #expect(await router.stop() == 0)
+
+        // While the router is down: MESH's non-delivery report, and a message that is not the router's.
+        let report = try mesh.nonDeliveryReport(to: "X26ABC1", linkedMessageID: sent, localID: nil, workflowID: "TEST_WORKFLOW")
+        let other = try mesh.send(from: "X26ABC2", to: "X26ABC1", workflowID: "TEST_WORKFLOW_ACK", body: Array("{}".utf8))
+        router = try await sandbox.startRouter(logName: "router-2.log")   // a poller polls at once when it starts
+        #expect(await waitUntil(timeout: .seconds(30)) {
+            (try? MESHSandbox.query(database: database, "SELECT state FROM delivery WHERE destination = 'health-safeguarding'")) == [["dead"]]
+        })
+        #expect(await waitUntil { (try? mesh.inbox("X26ABC1")) == [other] }, "the report acknowledged, the other message left alone")
+        #expect(try MESHSandbox.query(database: database, "SELECT message_id, agency, report_match FROM mesh_message")
+                == [[report, "health-safeguarding", "delivery-failed"]])
+        #expect(router.log.contains("code=mesh_non_delivery"))
+        #expect(await router.stop() == 0)
+    }
+}
+
 /// A mailbox that fails or hangs holds up nothing else. Needs no mesh-sandbox: the broken MESH
 /// servers are test partners scripted to answer 500 or to hang.
 @Suite(.serialized)

@@ -4,9 +4,11 @@ import ServiceLifecycle
 import Synchronization
 
 /// The intake stage for NHS MESH mailboxes (issue 8): one `MESHMailboxPoller` per agency with an
-/// `[agency.mesh]` table, each on its own task over this stage's own libcurl client, so a slow or
-/// broken mailbox never holds up folder intake, delivery or another mailbox. After a reload the
-/// pollers of changed or removed mailboxes finish the message in hand and stop; new ones start.
+/// `[agency.mesh]` table, and one for reports only per MESH destination sending mailbox that no
+/// agency drains, each on its own task over this stage's own libcurl client, so a slow or broken
+/// mailbox never holds up folder intake, delivery or another mailbox. After a reload the pollers
+/// of changed or removed mailboxes (settings or secrets) finish the message in hand and stop; new
+/// ones start.
 ///
 /// Distrusts: every MESH answer (listings, headers, bodies, reports), like inbound files.
 /// Privilege: outbound HTTPS to the configured MESH servers only.
@@ -35,11 +37,12 @@ public final class MESHIntake: Service, Sendable {
         var stopping = false
         var generation: Int
         var credentials: [String: MESHMailboxCredentials]
-        var pollers: [String: Running] = [:]
+        var pollers: [MESHMailboxPoller.Owner: Running] = [:]
     }
 
     private struct Running {
         var configuration: MESHMailboxConfiguration
+        var credentials: MESHMailboxCredentials
         var poller: MESHMailboxPoller
         var task: Task<Void, Never>
     }
@@ -112,49 +115,89 @@ public final class MESHIntake: Service, Sendable {
                 credentials = try MESHMailboxCredentials.resolve(snapshot.configuration, environment: environment)
             } catch {
                 for problem in error.problems {
-                    logger.error("MESH mailbox credentials cannot be read after the reload; those mailboxes keep their previous settings: \(problem)",
+                    logger.error("MESH mailbox credentials cannot be read after the reload; the mailboxes keep their previous secrets: \(problem)",
                                  metadata: [LogKey.code: "mesh_credentials"])
                 }
             }
             state.withLock { $0.generation = snapshot.generation; $0.credentials = credentials }
         }
-        let wanted = Dictionary(snapshot.configuration.agencies.compactMap { agency in agency.mesh.map { (agency.id, $0) } },
-                                uniquingKeysWith: { first, _ in first })
+        let wanted = Self.mailboxes(snapshot, agencyCredentials: credentials)
         let defaults = snapshot.configuration.deliveryDefaults
         state.withLock { state in
-            for (agency, running) in state.pollers where wanted[agency] != running.configuration {
+            for (key, running) in state.pollers where wanted[key].map({ $0.configuration != running.configuration || $0.credentials != running.credentials }) ?? true {
                 // Removed or changed (and its new credentials readable): finish the message in hand, stop.
-                guard wanted[agency] == nil || credentials[agency] != nil else { continue }
                 running.poller.stop()
-                state.pollers[agency] = nil
-                logger.notice("MESH mailbox poller stopped for a configuration change.", metadata: [LogKey.agency: .string(agency), LogKey.code: "mesh_reconfigured"])
-                if let configuration = wanted[agency], let secrets = credentials[agency] {
-                    state.pollers[agency] = start(agency: agency, configuration: configuration, credentials: secrets, defaults: defaults, after: running.task)
+                state.pollers[key] = nil
+                logger.notice("MESH mailbox poller stopped for a configuration change.",
+                              metadata: ["mesh_mailbox": .string(running.configuration.mailbox), LogKey.code: "mesh_reconfigured"])
+                if let mailbox = wanted[key] {
+                    state.pollers[key] = start(mailbox, defaults: defaults, after: running.task)
                 }
             }
-            for (agency, configuration) in wanted where state.pollers[agency] == nil {
-                guard let secrets = credentials[agency] else { continue }
-                state.pollers[agency] = start(agency: agency, configuration: configuration, credentials: secrets, defaults: defaults, after: nil)
+            for (key, mailbox) in wanted where state.pollers[key] == nil {
+                state.pollers[key] = start(mailbox, defaults: defaults, after: nil)
             }
         }
     }
 
+    /// One mailbox to poll: whose, its settings and its secrets.
+    struct Mailbox: Sendable {
+        var owner: MESHMailboxPoller.Owner
+        var configuration: MESHMailboxConfiguration
+        var credentials: MESHMailboxCredentials
+    }
+
+    /// Every agency mailbox whose secrets could be read, and, for reports, every MESH destination's
+    /// sending mailbox that no agency drains (once per server and mailbox), polled at the MESH rate.
+    static func mailboxes(_ snapshot: LiveConfiguration.Snapshot, agencyCredentials: [String: MESHMailboxCredentials]) -> [MESHMailboxPoller.Owner: Mailbox] {
+        var result: [MESHMailboxPoller.Owner: Mailbox] = [:]
+        var drained: Set<String> = []
+        func key(_ url: String, _ mailbox: String) -> String {
+            (url.hasSuffix("/") ? String(url.dropLast()) : url).lowercased() + " " + mailbox.uppercased()
+        }
+        for agency in snapshot.configuration.agencies {
+            guard let mesh = agency.mesh else { continue }
+            drained.insert(key(mesh.baseURL, mesh.mailbox))
+            guard let credentials = agencyCredentials[agency.id] else { continue }
+            result[.agency(agency.id)] = Mailbox(owner: .agency(agency.id), configuration: mesh, credentials: credentials)
+        }
+        for destination in snapshot.configuration.destinations {
+            guard case .mesh(let endpoint) = destination.transport, drained.insert(key(endpoint.baseURL, endpoint.mailbox)).inserted,
+                  let password = snapshot.secrets[endpoint.password], let sharedKey = snapshot.secrets[endpoint.sharedKey] else { continue }
+            let configuration = MESHMailboxConfiguration(
+                baseURL: endpoint.baseURL, mailbox: endpoint.mailbox.uppercased(), password: endpoint.password, sharedKey: endpoint.sharedKey,
+                tls: endpoint.tls, acceptedWorkflowIDs: [], unacceptedWorkflow: .leave, receipts: .folder)
+            let credentials = MESHMailboxCredentials(password: password, sharedKey: sharedKey,
+                                                     clientKeyPassphrase: endpoint.tls.clientKeyPassphrase.flatMap { snapshot.secrets[$0] })
+            result[.destination(destination.id)] = Mailbox(owner: .destination(destination.id), configuration: configuration, credentials: credentials)
+        }
+        return result
+    }
+
     /// A poller's task; a replacement waits for its predecessor, so one mailbox is never drained twice at once.
-    private func start(agency: String, configuration: MESHMailboxConfiguration, credentials: MESHMailboxCredentials,
-                       defaults: DeliverySettings, after previous: Task<Void, Never>?) -> Running {
-        let mesh = MESHClient(baseURL: configuration.baseURL, mailbox: configuration.mailbox, password: credentials.password,
-                              sharedKey: credentials.sharedKey, tls: credentials.tls(configuration.tls), limits: TransferLimits(defaults),
-                              client: client)
-        let poller = MESHMailboxPoller(agency: agency, mailbox: configuration, client: mesh, live: live, store: store, delivery: delivery,
+    private func start(_ mailbox: Mailbox, defaults: DeliverySettings, after previous: Task<Void, Never>?) -> Running {
+        let configuration = mailbox.configuration
+        let mesh = MESHClient(baseURL: configuration.baseURL, mailbox: configuration.mailbox, password: mailbox.credentials.password,
+                              sharedKey: mailbox.credentials.sharedKey, tls: mailbox.credentials.tls(configuration.tls),
+                              limits: TransferLimits(defaults), client: client)
+        let poller = MESHMailboxPoller(owner: mailbox.owner, mailbox: configuration, client: mesh, live: live, store: store, delivery: delivery,
                                        receipts: receipts, logger: logger, crashBeforeAcknowledgement: crashBeforeAcknowledgement, onFatal: onFatal)
         let task = Task {
             await previous?.value
             await poller.run()
         }
-        logger.info("MESH mailbox poller started.", metadata: [
-            LogKey.agency: .string(agency), "mesh_mailbox": .string(configuration.mailbox),
-            "poll_interval_seconds": .stringConvertible(Int(configuration.pollInterval.seconds)), LogKey.code: "mesh_started",
-        ])
-        return Running(configuration: configuration, poller: poller, task: task)
+        var metadata: Logger.Metadata = [
+            "mesh_mailbox": .string(configuration.mailbox), LogKey.code: "mesh_started",
+            "poll_interval_seconds": .stringConvertible(Int(configuration.pollInterval.seconds)),
+        ]
+        switch mailbox.owner {
+        case .agency(let id): metadata[LogKey.agency] = .string(id)
+        case .destination(let id): metadata[LogKey.destination] = .string(id)
+        }
+        switch mailbox.owner {
+        case .agency: logger.info("MESH mailbox poller started.", metadata: metadata)
+        case .destination: logger.info("MESH mailbox poller started for reports only.", metadata: metadata)
+        }
+        return Running(configuration: configuration, credentials: mailbox.credentials, poller: poller, task: task)
     }
 }

@@ -9,10 +9,21 @@ import Synchronization
 /// (a crash between commit and acknowledgement) becomes a recorded duplicate, never a second
 /// referral. Reports update the deliveries they concern; receipts go back to the sender.
 ///
+/// A MESH destination's sending mailbox that no agency drains gets a poller for reports only: it
+/// applies the reports MESH puts there and leaves every other message alone (not the router's).
+///
 /// Each mailbox has its own poller and task, so a slow or broken mailbox holds up nothing else.
 /// Logs: message ids, agencies, referral ids and codes; never a subject, file name or content.
 final class MESHMailboxPoller: Sendable {
+    /// Whose mailbox it is: the agency (intake), or the destination (reports only).
+    enum Owner: Sendable, Hashable {
+        case agency(String)
+        case destination(String)
+    }
+
+    /// The agency id, or for a reports-only poller the destination id (it labels recorded reports).
     let agency: String
+    let owner: Owner
     let mailbox: MESHMailboxConfiguration
     private let client: MESHClient
     private let live: LiveConfiguration
@@ -48,10 +59,13 @@ final class MESHMailboxPoller: Sendable {
         var backlog: Int?
     }
 
-    init(agency: String, mailbox: MESHMailboxConfiguration, client: MESHClient, live: LiveConfiguration, store: any ReferralStore,
+    init(owner: Owner, mailbox: MESHMailboxConfiguration, client: MESHClient, live: LiveConfiguration, store: any ReferralStore,
          delivery: DeliveryService, receipts: ReceiptWriter, logger: Logger, crashBeforeAcknowledgement: Bool,
          onFatal: @escaping @Sendable (any Error) -> Void) {
-        self.agency = agency
+        self.owner = owner
+        switch owner {
+        case .agency(let id), .destination(let id): agency = id
+        }
         self.mailbox = mailbox
         self.client = client
         self.live = live
@@ -60,7 +74,10 @@ final class MESHMailboxPoller: Sendable {
         self.receipts = receipts
         var logger = logger
         logger[metadataKey: LogKey.stage] = "mesh-intake"
-        logger[metadataKey: LogKey.agency] = .string(agency)
+        switch owner {
+        case .agency(let id): logger[metadataKey: LogKey.agency] = .string(id)
+        case .destination(let id): logger[metadataKey: LogKey.destination] = .string(id)
+        }
         logger[metadataKey: "mesh_mailbox"] = .string(mailbox.mailbox)
         self.logger = logger
         self.crashBeforeAcknowledgement = crashBeforeAcknowledgement
@@ -74,6 +91,18 @@ final class MESHMailboxPoller: Sendable {
     }
 
     private var stopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
+
+    private var ownerDescription: String {
+        switch owner {
+        case .agency(let id): "agency \(id)"
+        case .destination(let id): "reports for destination \(id)"
+        }
+    }
+
+    private var reportsOnly: Bool {
+        if case .destination = owner { return true }
+        return false
+    }
 
     /// Polls until stopped: at once again after a full page that yielded work, else after the interval.
     func run() async {
@@ -157,6 +186,10 @@ final class MESHMailboxPoller: Sendable {
         case nil:
             break
         }
+        if reportsOnly, state.withLock({ $0.rechecked.contains(messageID) }) {
+            counts.left += 1   // a data message in a destination's mailbox, already looked at
+            return true
+        }
         return await download(messageID, recordedAsUnaccepted: false, counts: &counts)
     }
 
@@ -185,6 +218,14 @@ final class MESHMailboxPoller: Sendable {
         switch message.kind {
         case .report:
             return await takeReport(message, counts: &counts)
+        case .data where reportsOnly:
+            // Not the router's to take: left, unrecorded, and not downloaded again by this poller.
+            state.withLock { state in
+                if state.rechecked.count >= 100_000 { state.rechecked.removeAll() }
+                state.rechecked.insert(messageID)
+            }
+            counts.left += 1
+            return true
         case .data:
             guard mailbox.acceptedWorkflowIDs.contains(message.workflowID) else {
                 // Recorded (and counted) once; a message still unaccepted is only left or acknowledged.
@@ -428,7 +469,7 @@ final class MESHMailboxPoller: Sendable {
         }
         if due {
             logger.record(.alert(code: "mesh_authentication", destination: nil,
-                                 message: "MESH refused the credentials of mailbox \(mailbox.mailbox) (agency \(agency), HTTP \(status)); nothing is taken from it until the mailbox id, password or shared key is corrected."))
+                                 message: "MESH refused the credentials of mailbox \(mailbox.mailbox) (\(ownerDescription), HTTP \(status)); nothing is taken from it until the mailbox id, password or shared key is corrected."))
         }
     }
 

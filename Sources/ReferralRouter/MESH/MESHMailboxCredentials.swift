@@ -3,7 +3,7 @@ import LinuxSystem
 
 /// The secrets of one `[agency.mesh]` mailbox, read from files or `$CREDENTIALS_DIRECTORY` like a
 /// destination's, at start-up and on reload. Values are `Secret`s: never printed, never logged.
-struct MESHMailboxCredentials: Sendable {
+struct MESHMailboxCredentials: Sendable, Hashable {
     var password: Secret
     var sharedKey: Secret
     var clientKeyPassphrase: Secret?
