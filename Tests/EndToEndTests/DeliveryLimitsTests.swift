@@ -56,6 +56,35 @@ extension DeliveryEndToEndTests {
             }
         }
 
+        @Test func deliveriesOutlivingMaxAgeBehindAnOpenBreakerAreDeadLetteredWithoutASend() async throws {
+            // The police partner hangs; one failure opens its breaker for two minutes. Its referrals
+            // pass max_age (0.002 h, 7.2 s) while paused, and are dead-lettered then, not two minutes later.
+            let bench = try await DeliveryBench.start(prefix: "dl-max-age-open", partners: [
+                "la-front-door": .init(), "school-dsl": .init(),
+                "police-ppu": .init(script: #"{"*": [{"action": "hang", "seconds": 60}]}"#, lines: [
+                    "max_in_flight = 1", "connect_timeout_seconds = 1", "total_timeout_seconds = 1", "low_speed_window_seconds = 60",
+                    "breaker_failure_threshold = 1", "breaker_cooldown_seconds = 120", "max_age_hours = 0.002",
+                ]),
+            ])
+            try await bench.run { bench in
+                let dropped = ContinuousClock.now
+                let ids = try (0..<4).map { _ in try bench.drop("valid/police-domestic-abuse-school-known.json", agency: "northshire-police") }
+                func policeStatus(_ id: String) -> String? {
+                    bench.receiptEntry(id, agency: "northshire-police", destination: "police-ppu")?["status"] as? String
+                }
+                #expect(await waitUntil(timeout: .seconds(30)) { ids.allSatisfy { policeStatus($0) == "failed" } },
+                        "every police referral is dead-lettered once older than max_age")
+                #expect(ContinuousClock.now - dropped >= .seconds(7), "not before max_age")
+                #expect(ContinuousClock.now - dropped < .seconds(30), "long before the 120 s cool-down ends")
+                #expect(try bench["police-ppu"].received().count == 1, "only the attempt that opened the breaker was sent")
+                #expect(logLines(bench.router.log, with: "event=dead-lettered", and: ["code=max_age", "destination=police-ppu"]).count == 4)
+                let reasons = try bench.state.query("SELECT last_error FROM delivery WHERE destination = 'police-ppu'").compactMap { $0["last_error"] as? String }
+                #expect(reasons.count == 4 && reasons.allSatisfy { $0.contains("not delivered within 7 seconds") }, "\(reasons)")
+                // The other destinations of the same referrals were delivered meanwhile.
+                #expect(ids.allSatisfy { bench.receiptEntry($0, agency: "northshire-police")?["status"] as? String == "delivered" })
+            }
+        }
+
         @Test func aDeliveryInterruptedByACrashIsResentWithTheSameIdempotencyKey() async throws {
             let bench = try await DeliveryBench.start(prefix: "dl-crash", partners: [
                 "la-front-door": .init(script: #"{"*": [{"action": "hang", "seconds": 60}]}"#),

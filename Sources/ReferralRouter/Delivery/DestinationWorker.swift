@@ -25,6 +25,11 @@ actor DestinationWorker {
     /// The last failure was one only an operator can fix (TLS verification, pin, redirect, local
     /// configuration): the next reload retries at once instead of after `tls_failure_retry_seconds`.
     private var awaitingOperator = false
+    /// While the destination is paused (breaker open, Retry-After, operator wait) deliveries older than
+    /// `max_age` are dead-lettered without a send, at most once per `expirySweepInterval`: otherwise
+    /// only the one probe per cool-down would ever reach its age check.
+    private var nextExpirySweep: ContinuousClock.Instant = .now
+    private var sweepingExpired = false
 
     init(destination: String, settings: DeliverySettings, transport: any DeliveryTransport, store: any ReferralStore,
          recorder: GroupCommit<DeliveryAttemptRecord>, receipts: ReceiptWriter, logger: Logger,
@@ -97,8 +102,15 @@ actor DestinationWorker {
                         group.addTask { await self.attempt(id: next.id, priority: next.priority) }
                     }
                 }
+                let paused = breaker.isOpen || pausedUntil != nil
+                if !stopping, paused, !sweepingExpired, queue.pendingCount > queue.inFlight.count, now >= nextExpirySweep {
+                    sweepingExpired = true
+                    nextExpirySweep = now + expirySweepInterval
+                    group.addTask { await self.deadLetterExpired() }
+                }
                 let waitingForReady = queue.readyCount > 0
-                let deadlines = [waitingForReady ? pausedUntil : nil, waitingForReady ? breaker.reopensAt : nil, queue.nextDue].compactMap { $0 }
+                let sweepDue = paused && !sweepingExpired && queue.pendingCount > queue.inFlight.count ? nextExpirySweep : nil
+                let deadlines = [waitingForReady ? pausedUntil : nil, waitingForReady ? breaker.reopensAt : nil, queue.nextDue, sweepDue].compactMap { $0 }
                 let timeout = deadlines.min().map { max($0 - now, .milliseconds(1)) }
                 await wake.wait(timeout: timeout)
             }
@@ -218,6 +230,51 @@ actor DestinationWorker {
         queue.finish(id: id, priority: priority, retryAt: retryAt)
         receipts.markDirty([delivery.referralRowID])
         wake.signal()
+    }
+
+    private var expirySweepInterval: Duration {
+        max(min(.seconds(60), settings.maxAge / 4), .milliseconds(500))
+    }
+
+    /// Dead-letters, without sending, the queued deliveries older than `max_age` (the paused case: see
+    /// `nextExpirySweep`). One that cannot be recorded goes back to the queue.
+    private func deadLetterExpired() async {
+        defer {
+            sweepingExpired = false
+            wake.signal()
+        }
+        let cutoff = Timestamp.now().millisecondsSinceEpoch - Int64(settings.maxAge.seconds * 1000)
+        let expired: [ScheduledDelivery]
+        do {
+            expired = try await store.pendingDeliveries().filter {
+                $0.destination == destination && $0.acceptedAt.millisecondsSinceEpoch < cutoff
+            }
+        } catch {
+            if !error.isTransient { onFatal(error) }
+            return
+        }
+        for scheduled in expired where !queue.inFlight.contains(scheduled.id) {
+            // Out of the queue first, so no attempt starts while this is recorded.
+            queue.forget(id: scheduled.id)
+            do {
+                guard let delivery = try await store.loadDelivery(id: scheduled.id) else { continue }
+                let now = Timestamp.now()
+                let hours = settings.maxAge.seconds / 3600
+                let age = hours >= 1 ? "\(Int(hours)) hours" : "\(max(Int(settings.maxAge.seconds), 1)) seconds"
+                try await recorder.submit(DeliveryAttemptRecord(
+                    deliveryID: delivery.id, referralRowID: delivery.referralRowID, referralId: delivery.referralId, agency: delivery.agency,
+                    destination: destination, attempt: delivery.attempts,
+                    result: .deadLettered(reason: "not delivered within \(age); the destination was paused (partner failing or an operator needed), so it was not sent again", status: nil),
+                    code: "max_age", at: now))
+                logger.record(.deadLettered(referralId: delivery.referralId, destination: destination, attempt: delivery.attempts,
+                                            httpStatus: nil, code: "max_age"))
+                receipts.markDirty([delivery.referralRowID])
+            } catch {
+                let storeError = (error as? StoreError) ?? .other(String(describing: error))
+                if !storeError.isTransient { onFatal(storeError) }
+                queue.add(id: scheduled.id, priority: scheduled.priority, due: .now + settings.retryBase, now: .now)
+            }
+        }
     }
 
     /// The partner answered: the breaker counts a success, and an operator reads that a paused
