@@ -52,7 +52,11 @@ extension AuditEvent {
         received["priority"] = .string(decision.priority.name)
         received["rules"] = .array(decision.rules.map { ["rule": .string($0.rule), "matched": .bool($0.matched)] })
         if !record.issues.isEmpty {
-            received["issues"] = .array(record.issues.map { ["pointer": .string($0.pointer), "keyword": .string($0.keyword)] })
+            // The schema location and keyword say what failed. The instance pointer is not kept: for a key
+            // the schema forbids it is built from whatever the agency typed as that key.
+            received["issues"] = .array(record.issues.map { issue in
+                ["keyword": .string(issue.keyword), "schemaLocation": issue.schemaLocation.map(JSONValue.string) ?? .null]
+            })
         }
         if let net = decision.safetyNet { received["safetyNet"] = .string(net.rawValue) }
         // Why each partner type was not sent to, in the decision's own event (one row, not one per type).
