@@ -30,3 +30,12 @@ public struct AuditSettings: Sendable, Hashable {
     public var hmacKey: SecretReference? = nil
     public init() {}
 }
+
+/// `[alerts]`: conditions the router raises on its own, beyond delivery failures.
+public struct AlertSettings: Sendable, Hashable {
+    /// An immediate referral still undelivered this long after it arrived raises an alert (status,
+    /// journal), repeated every `repeatInterval` while it lasts. Peers tell a sender after days.
+    public var immediateUndelivered: Duration = .seconds(300)
+    public var repeatInterval: Duration = .seconds(300)
+    public init() {}
+}

@@ -27,6 +27,7 @@ public struct RouterConfiguration: Sendable {
     public var deliveryDefaults: DeliverySettings
     public var receipts: ReceiptSettings
     public var audit: AuditSettings
+    public var alerts: AlertSettings
     public var agencies: [AgencyConfiguration]
     public var destinations: [DestinationConfiguration]
     public var routing: RoutingPolicy
@@ -81,6 +82,12 @@ extension RouterConfiguration {
             audit.hmacKey = table.secretReference("hmac_key")
             table.finish()
         }
+        var alerts = AlertSettings()
+        if let table = root.table("alerts") {
+            alerts.immediateUndelivered = table.seconds("immediate_undelivered_seconds", default: 300, range: 10...86400)
+            alerts.repeatInterval = table.seconds("repeat_seconds", default: 300, range: 10...86400)
+            table.finish()
+        }
 
         let agencies = readAgencies(root.tables("agency"), spool: spoolDirectory, configDirectory: directory, root: root)
         let destinations = readDestinations(root.tables("destination"), defaults: deliveryDefaults, configDirectory: directory, root: root)
@@ -116,7 +123,7 @@ extension RouterConfiguration {
             directory: directory, stateDirectory: stateDirectory, spoolDirectory: spoolDirectory,
             schemaFile: schemaFile, routeFiles: routeNames.map { absolutePath($0, relativeTo: directory) },
             shutdownDrain: shutdownDrain, intake: intake, deliveryDefaults: deliveryDefaults,
-            receipts: receipts, audit: audit, agencies: agencies, destinations: destinations,
+            receipts: receipts, audit: audit, alerts: alerts, agencies: agencies, destinations: destinations,
             routing: routing, schema: schema)
     }
 

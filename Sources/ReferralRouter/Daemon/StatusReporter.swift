@@ -41,6 +41,7 @@ final class StatusReporter: Service, Sendable {
     private let interval: Duration
     /// True while pings are withheld, so the change is logged once each way.
     private let withholding = Mutex(false)
+    private let immediateAlerted = Mutex<[String: ContinuousClock.Instant]>([:])
     /// The last store counts and when they were read, and when the files were last written: when
     /// idle the reporter reads and writes nothing but still pings the watchdog.
     private let cache = Mutex<(changes: Int, status: StoreStatus, readAt: ContinuousClock.Instant, writtenAt: ContinuousClock.Instant)?>(nil)
@@ -100,6 +101,7 @@ final class StatusReporter: Service, Sendable {
             alerts.append("destination \(destination.destination) paused after \(destination.consecutiveFailures) failures")
         }
         if store.dead > 0 { alerts.append("\(store.dead) dead-lettered deliveries need an operator") }
+        alerts += immediateAlerts(store, settings: snapshot.configuration.alerts)
         let status = RuntimeStatus(
             pid: CurrentProcess.pid, startedAt: startedAt, updatedAt: .now(), configurationGeneration: snapshot.generation,
             intakePaused: intake.pausedReason, intakeBacklog: intake.backlog, receiptsBacklog: receipts.backlog,
@@ -142,6 +144,29 @@ final class StatusReporter: Service, Sendable {
 
     /// How long the intake loop has been silent, if longer than its longest wait plus one batch
     /// allows; nil while it is healthy or has not started yet.
+    /// An immediate referral waiting too long at a destination: in `alerts` while it lasts, and in
+    /// the journal once per `repeat_seconds` per destination.
+    private func immediateAlerts(_ store: StoreStatus, settings: AlertSettings) -> [String] {
+        let now = Timestamp.now()
+        var alerts: [String] = []
+        for destination in store.destinations {
+            guard let oldest = destination.oldestImmediatePendingAt else { continue }
+            let waited = now.millisecondsSinceEpoch - oldest.millisecondsSinceEpoch
+            guard waited >= Int64(settings.immediateUndelivered.seconds * 1000) else { continue }
+            let message = "\(destination.pendingImmediate) immediate referral(s) undelivered to \(destination.destination), the oldest for \(waited / 1000) s"
+            alerts.append(message)
+            let due = immediateAlerted.withLock { last -> Bool in
+                if let previous = last[destination.destination], ContinuousClock.now - previous < settings.repeatInterval { return false }
+                last[destination.destination] = .now
+                return true
+            }
+            if due {
+                logger.record(.alert(code: "immediate_undelivered", destination: destination.destination, message: message + "."))
+            }
+        }
+        return alerts
+    }
+
     static func intakeStall(lastHeartbeat: ContinuousClock.Instant?, now: ContinuousClock.Instant, settings: IntakeSettings) -> Duration? {
         guard let lastHeartbeat else { return nil }
         let limit = intakeStallLimit(settings)

@@ -210,6 +210,8 @@ public struct StoreStatus: Sendable, Codable {
         public var dead: Int
         public var oldestPendingAt: Timestamp?
         public var pendingImmediate: Int
+        /// When the oldest immediate referral still waiting here arrived.
+        public var oldestImmediatePendingAt: Timestamp?
     }
     public struct AgencyCounts: Sendable, Codable {
         public var agency: String

@@ -40,13 +40,15 @@ extension SQLiteReferralStore {
                 SELECT d.destination,
                        SUM(d.state = 'pending') AS pending, SUM(d.state = 'delivered') AS delivered, SUM(d.state = 'dead') AS dead,
                        MIN(CASE WHEN d.state = 'pending' THEN r.received_at END) AS oldest,
-                       SUM(d.state = 'pending' AND d.priority = 0) AS immediate
+                       SUM(d.state = 'pending' AND d.priority = 0) AS immediate,
+                       MIN(CASE WHEN d.state = 'pending' AND d.priority = 0 THEN r.received_at END) AS oldest_immediate
                 FROM delivery d JOIN referral r ON r.id = d.referral GROUP BY d.destination ORDER BY d.destination
                 """).map { row in
                 StoreStatus.DestinationCounts(
                     destination: row["destination"], pending: row["pending"], delivered: row["delivered"], dead: row["dead"],
                     oldestPendingAt: (row["oldest"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)),
-                    pendingImmediate: row["immediate"])
+                    pendingImmediate: row["immediate"],
+                    oldestImmediatePendingAt: (row["oldest_immediate"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
             }
             let agencies = try Row.fetchAll(db, sql: """
                 SELECT agency, COUNT(*) AS n, MAX(received_at) AS last FROM referral GROUP BY agency ORDER BY agency
