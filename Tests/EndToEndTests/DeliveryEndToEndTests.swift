@@ -21,6 +21,8 @@ struct DeliveryBench {
         var script: String? = nil
         var serverCertificate: TestPartner.ServerCertificate = .normal
         var requireClientCertificate = false
+        /// `127.0.0.1` or `::1`.
+        var host = "127.0.0.1"
         /// Extra lines in the destination's table of router.toml (per-destination settings).
         var lines: [String] = []
     }
@@ -39,7 +41,7 @@ struct DeliveryBench {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 partners[destination] = try await TestPartner.start(
                     pki: sandbox.pki, directory: directory, requireClientCertificate: setup.requireClientCertificate,
-                    serverCertificate: setup.serverCertificate, script: setup.script, name: destination)
+                    serverCertificate: setup.serverCertificate, script: setup.script, host: setup.host, name: destination)
             }
             var allLines = lines(sandbox.pki)
             for (destination, setup) in setups { allLines[destination, default: []] += setup.lines }

@@ -133,10 +133,11 @@ extension DeliveryEndToEndTests {
             #expect(check.log.contains("skip-for-loopback-only is refused"))
         }
 
-        @Test func theLoopbackOnlyTestSwitchIsAcceptedFor127001() async throws {
+        @Test(arguments: ["127.0.0.1", "::1"])
+        func theLoopbackOnlyTestSwitchIsAcceptedForLoopback(host: String) async throws {
             // The partner's certificate is from a CA nothing trusts; the switch lets a loopback test through.
             let bench = try await DeliveryBench.start(prefix: "dl-skip-loopback", partners: [
-                "la-front-door": .init(serverCertificate: .wrongCA, lines: ["tls_verification = \"skip-for-loopback-only\""]),
+                "la-front-door": .init(serverCertificate: .wrongCA, host: host, lines: ["tls_verification = \"skip-for-loopback-only\""]),
             ])
             try await bench.run { bench in
                 let id = try bench.drop()
