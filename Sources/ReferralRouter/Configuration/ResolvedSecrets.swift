@@ -27,6 +27,12 @@ public struct ResolvedSecrets: Sendable {
                 if let passphrase = endpoint.tls.clientKeyPassphrase { references.append(("destination \(destination.id) client_key_passphrase", passphrase)) }
             }
         }
+        for agency in configuration.agencies {
+            guard let mesh = agency.mesh else { continue }
+            references.append(("agency \(agency.id) mesh.password", mesh.password))
+            references.append(("agency \(agency.id) mesh.shared_key", mesh.sharedKey))
+            if let passphrase = mesh.tls.clientKeyPassphrase { references.append(("agency \(agency.id) mesh.client_key_passphrase", passphrase)) }
+        }
         if let key = configuration.audit.hmacKey { references.append(("audit hmac_key", key)) }
         for (owner, reference) in references where secrets.values[reference] == nil {
             do {
