@@ -227,3 +227,46 @@ extension DeliveryEndToEndTests.TLS {
         }
     }
 }
+
+extension DeliveryEndToEndTests.TLS {
+    /// Several deliveries failing TLS at once open the breaker as well as pausing the destination:
+    /// the breaker's cool-down ends long before the pause, and the worker must sleep, not spin.
+    @Test func aDestinationPausedWithItsBreakerOpenSleeps() async throws {
+        let bench = try await DeliveryBench.start(prefix: "dl-pause-idle", partners: [
+            "la-front-door": .init(serverCertificate: .wrongCA, lines: [
+                "max_in_flight = 4", "breaker_failure_threshold = 2", "breaker_cooldown_seconds = 0.5", "tls_failure_retry_seconds = 600",
+            ]),
+        ], prepare: { sandbox in
+            // Waiting before the router starts, so it sends four at once and all four fail.
+            try FileManager.default.createDirectory(atPath: sandbox.inbound("health-visiting"), withIntermediateDirectories: true)
+            for _ in 0..<6 {
+                let id = UUID().uuidString.lowercased()
+                try dropFile(try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id), named: "\(id).json",
+                             into: sandbox.inbound("health-visiting"))
+            }
+        })
+        try await bench.run { bench in
+            #expect(await waitUntil { !logLines(bench.router.log, with: "code=breaker_open", and: ["destination=la-front-door"]).isEmpty })
+            // Past the cool-down, well within the TLS pause: the daemon should be idle.
+            try await Task.sleep(for: .seconds(1))
+            let before = try cpuSeconds(pid: bench.router.pid)
+            try await Task.sleep(for: .seconds(4))
+            let used = try cpuSeconds(pid: bench.router.pid) - before
+            // Idle measures about 0.01 s here; the loop spinning on a past deadline measured 0.19 s.
+            #expect(used < 0.1, "the router used \(used) s of CPU in 4 s while paused")
+            #expect(try bench["la-front-door"].received().isEmpty)
+        }
+    }
+
+    /// User plus system CPU time of a process so far, from /proc.
+    private func cpuSeconds(pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+        guard let close = stat.lastIndex(of: ")") else { throw TestSupportError("unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw TestSupportError("unreadable /proc/\(pid)/stat")
+        }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

@@ -108,9 +108,15 @@ actor DestinationWorker {
                     nextExpirySweep = now + expirySweepInterval
                     group.addTask { await self.deadLetterExpired() }
                 }
-                let waitingForReady = queue.readyCount > 0
-                let sweepDue = paused && !sweepingExpired && queue.pendingCount > queue.inFlight.count ? nextExpirySweep : nil
-                let deadlines = [waitingForReady ? pausedUntil : nil, waitingForReady ? breaker.reopensAt : nil, queue.nextDue, sweepDue].compactMap { $0 }
+                // While paused, the pause is the only deadline for ready work: an open breaker whose
+                // cool-down ended meanwhile stays open (nothing asks it) and its instant lies in the
+                // past, which as a deadline would spin this loop. Stopping waits for the transfers.
+                var deadlines: [ContinuousClock.Instant] = []
+                if !stopping {
+                    if queue.readyCount > 0, let blockedUntil = pausedUntil ?? breaker.reopensAt { deadlines.append(blockedUntil) }
+                    if let due = queue.nextDue { deadlines.append(due) }
+                    if paused, !sweepingExpired, queue.pendingCount > queue.inFlight.count { deadlines.append(nextExpirySweep) }
+                }
                 let timeout = deadlines.min().map { max($0 - now, .milliseconds(1)) }
                 await wake.wait(timeout: timeout)
             }
@@ -178,7 +184,7 @@ actor DestinationWorker {
                                    metadata: [LogKey.code: "breaker_probe_failed", LogKey.count: .stringConvertible(breaker.consecutiveFailures)])
                 } else {
                     logger.record(.alert(code: "breaker_open", destination: destination,
-                                         message: "Destination paused after \(breaker.consecutiveFailures) consecutive failures; one probe will be sent after \(Int(settings.breakerCooldown.seconds)) s."))
+                                         message: "Destination paused after \(breaker.consecutiveFailures) consecutive failures; one probe will be sent after \(Self.shortSeconds(settings.breakerCooldown)) s."))
                 }
             }
             if let alert {
@@ -230,6 +236,12 @@ actor DestinationWorker {
         queue.finish(id: id, priority: priority, retryAt: retryAt)
         receipts.markDirty([delivery.referralRowID])
         wake.signal()
+    }
+
+    /// Whole seconds, or tenths below 10 s (a cool-down of 0.5 s is not \"0 s\").
+    private static func shortSeconds(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        return seconds >= 10 ? String(Int(seconds)) : String(Double(Int(seconds * 10)) / 10)
     }
 
     private var expirySweepInterval: Duration {
