@@ -54,15 +54,17 @@ public struct FieldPolicy: Sendable {
     public func project(_ referral: JSONValue) -> Projection {
         var withheld: [JSONPointer] = []
         var sent: [JSONPointer] = []
-        var value = Self.project(referral, node: allowTree, pointer: .root, withheld: &withheld, sent: &sent) ?? .object(JSONObject())
-        var altered: [JSONPointer] = []
+        // Pointers the referral itself lists as not to be shared (e.g. confidential from the family),
+        // blocked while walking the source, so indices always mean the referral's own.
+        var blocked: Set<JSONPointer> = []
         if let listPath = withholdListedIn {
-            let listed = listPath.values(in: referral).flatMap { $0.arrayValue ?? [$0] }.compactMap(\.stringValue)
-            for text in listed {
-                guard let pointer = try? JSONPointer(parsing: text), !pointer.tokens.isEmpty else { continue }
-                if value.removeValue(at: pointer) { withheld.append(pointer) }
+            for text in listPath.values(in: referral).flatMap({ $0.arrayValue ?? [$0] }).compactMap(\.stringValue) {
+                if let pointer = try? JSONPointer(parsing: text), !pointer.tokens.isEmpty { blocked.insert(pointer) }
             }
         }
+        var value = Self.project(referral, node: allowTree, whole: false, pointer: .root, blocked: blocked,
+                                 withheld: &withheld, sent: &sent) ?? .object(JSONObject())
+        var altered: [JSONPointer] = []
         for (path, limit) in truncate {
             Self.transform(&value, path.components[...], pointer: .root) { node, pointer in
                 guard let text = node.stringValue, text.count > limit else { return }
@@ -94,11 +96,17 @@ public struct FieldPolicy: Sendable {
         return Projection(value: value, sent: sent, withheld: withheld, altered: altered)
     }
 
-    /// Keeps allowed subtrees. `sent` gets the pointer of each kept subtree, `withheld` of each removed one.
-    private static func project(_ value: JSONValue, node: AllowNode, pointer: JSONPointer,
-                                withheld: inout [JSONPointer], sent: inout [JSONPointer]) -> JSONValue? {
-        if node.whole {
-            sent.append(pointer)
+    /// Keeps allowed subtrees. `sent` gets the pointer of each kept subtree, `withheld` of each removed
+    /// one. Element filters and blocked pointers apply inside whole-allowed subtrees too.
+    private static func project(_ value: JSONValue, node: AllowNode, whole inherited: Bool, pointer: JSONPointer,
+                                blocked: Set<JSONPointer>, withheld: inout [JSONPointer], sent: inout [JSONPointer]) -> JSONValue? {
+        if blocked.contains(pointer) {
+            withheld.append(pointer)
+            return nil
+        }
+        let whole = inherited || node.whole
+        if whole, !node.hasFilters, !blocked.contains(where: { $0.hasPrefix(pointer) && $0 != pointer }) {
+            if !inherited { sent.append(pointer) }
             return value
         }
         switch value {
@@ -106,34 +114,45 @@ public struct FieldPolicy: Sendable {
             var kept = JSONObject()
             for (key, member) in object {
                 let memberPointer = pointer.appending(key)
-                guard let child = node.keys[key] else {
+                let child = node.keys[key]
+                guard whole || child != nil else {
                     withheld.append(memberPointer)
                     continue
                 }
-                if let projected = project(member, node: child, pointer: memberPointer, withheld: &withheld, sent: &sent) {
+                if let projected = project(member, node: child ?? AllowNode(), whole: whole, pointer: memberPointer,
+                                           blocked: blocked, withheld: &withheld, sent: &sent) {
                     kept[key] = projected
                 }
             }
-            return kept.isEmpty ? nil : .object(kept)
+            if whole, !inherited { sent.append(pointer) }
+            return kept.isEmpty && !whole ? nil : .object(kept)
         case .array(let elements):
-            guard let elementNode = node.element.first else {
+            let elementNode = node.element.first
+            guard whole || elementNode != nil else {
                 withheld.append(pointer)
                 return nil
             }
             var kept: [JSONValue] = []
             for (index, element) in elements.enumerated() {
+                let elementPointer = pointer.appending(index: index)
                 // Pointers keep the referral's own indices, so the audit describes the source.
                 if let filter = node.filter,
                    !filter.holds(in: ConditionContext(referral: element, matchedRules: [], orderings: [:])) {
-                    withheld.append(pointer.appending(index: index))
+                    withheld.append(elementPointer)
                     continue
                 }
-                if let projected = project(element, node: elementNode, pointer: pointer.appending(index: index), withheld: &withheld, sent: &sent) {
+                if let projected = project(element, node: elementNode ?? AllowNode(), whole: whole, pointer: elementPointer,
+                                           blocked: blocked, withheld: &withheld, sent: &sent) {
                     kept.append(projected)
                 }
             }
-            return kept.isEmpty ? nil : .array(kept)
+            if whole, !inherited { sent.append(pointer) }
+            return kept.isEmpty && !whole ? nil : .array(kept)
         default:
+            if whole {
+                if !inherited { sent.append(pointer) }
+                return value
+            }
             withheld.append(pointer)
             return nil
         }
@@ -184,7 +203,11 @@ private struct AllowNode: Sendable {
     /// For an array at this node: which elements may be sent at all.
     var filter: Condition?
 
+    /// Whether this node or any below it filters elements (a whole-allowed subtree must still be walked).
+    var hasFilters = false
+
     mutating func setFilter(_ condition: Condition, at components: ArraySlice<FieldPath.Component>) {
+        hasFilters = true
         guard let first = components.first else {
             filter = condition
             return
@@ -209,40 +232,6 @@ private struct AllowNode: Sendable {
         case .anyElement:
             if element.isEmpty { element.append(AllowNode()) }
             element[0].insert(components.dropFirst())
-        }
-    }
-}
-
-extension JSONValue {
-    /// Removes the value at `pointer`; true if something was removed.
-    mutating func removeValue(at pointer: JSONPointer) -> Bool {
-        guard let first = pointer.tokens.first else { return false }
-        let rest = JSONPointer(tokens: Array(pointer.tokens.dropFirst()))
-        switch self {
-        case .object(var object):
-            if rest.tokens.isEmpty {
-                guard object[first] != nil else { return false }
-                object[first] = nil
-                self = .object(object)
-                return true
-            }
-            guard var child = object[first] else { return false }
-            let removed = child.removeValue(at: rest)
-            object[first] = child
-            self = .object(object)
-            return removed
-        case .array(var elements):
-            guard let index = Int(first), elements.indices.contains(index) else { return false }
-            if rest.tokens.isEmpty {
-                elements.remove(at: index)
-                self = .array(elements)
-                return true
-            }
-            let removed = elements[index].removeValue(at: rest)
-            self = .array(elements)
-            return removed
-        default:
-            return false
         }
     }
 }

@@ -91,3 +91,34 @@ struct FieldPolicyTests {
         #expect(projection.withheld.isEmpty)
     }
 }
+
+/// Regressions: fields the referral or the policy withholds must stay withheld whatever the indices.
+struct FieldPolicyWithholdingTests {
+    static let household: JSONValue = ["household": [["givenName": "A", "pr": "yes"], ["givenName": "B", "pr": "no"], ["givenName": "C", "pr": "yes"]],
+                                       "consent": ["confidentialFromFamily": ["/household/0", "/household/2"]]]
+
+    @Test func twoConfidentialElementsOfOneArrayAreBothWithheld() throws {
+        let policy = FieldPolicy(target: .partnerType(.earlyHelp), allow: [try FieldPath.parse("household").get()],
+                                 withholdListedIn: try FieldPath.parse("consent.confidentialFromFamily").get())
+        let projection = policy.project(Self.household)
+        #expect(projection.value == ["household": [["givenName": "B", "pr": "no"]]])
+        #expect(Set(projection.withheld.map(\.description)) == ["/household/0", "/household/2", "/consent"])
+    }
+
+    @Test func elementFiltersApplyWhenTheArrayIsAllowedWhole() throws {
+        let policy = FieldPolicy(target: .partnerType(.health), allow: [try FieldPath.parse("household").get()],
+                                 keepElements: [(try FieldPath.parse("household").get(), .equals(try FieldPath.parse("pr").get(), "yes"))])
+        let projection = policy.project(Self.household)
+        #expect(projection.value == ["household": [["givenName": "A", "pr": "yes"], ["givenName": "C", "pr": "yes"]]])
+        #expect(projection.withheld.map(\.description).contains("/household/1"))
+    }
+
+    @Test func aConfidentialFieldInsideAWholeAllowedSubtreeIsWithheld() throws {
+        let referral: JSONValue = ["child": ["givenName": "X", "currentLocation": "secret"],
+                                   "consent": ["confidentialFromFamily": ["/child/currentLocation"]]]
+        let policy = FieldPolicy(target: .partnerType(.earlyHelp), allow: [.whole], withholdListedIn: try FieldPath.parse("consent.confidentialFromFamily").get())
+        let projection = policy.project(referral)
+        #expect(projection.value["child"] == ["givenName": "X"])
+        #expect(projection.withheld.map(\.description) == ["/child/currentLocation"])
+    }
+}

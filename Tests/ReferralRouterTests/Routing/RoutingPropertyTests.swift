@@ -246,3 +246,37 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue {
+    /// Removes the value at `pointer`; true if something was removed.
+    mutating func removeValue(at pointer: JSONPointer) -> Bool {
+        guard let first = pointer.tokens.first else { return false }
+        let rest = JSONPointer(tokens: Array(pointer.tokens.dropFirst()))
+        switch self {
+        case .object(var object):
+            if rest.tokens.isEmpty {
+                guard object[first] != nil else { return false }
+                object[first] = nil
+                self = .object(object)
+                return true
+            }
+            guard var child = object[first] else { return false }
+            let removed = child.removeValue(at: rest)
+            object[first] = child
+            self = .object(object)
+            return removed
+        case .array(var elements):
+            guard let index = Int(first), elements.indices.contains(index) else { return false }
+            if rest.tokens.isEmpty {
+                elements.remove(at: index)
+                self = .array(elements)
+                return true
+            }
+            let removed = elements[index].removeValue(at: rest)
+            self = .array(elements)
+            return removed
+        default:
+            return false
+        }
+    }
+}
