@@ -137,7 +137,9 @@ extension DeliveryEndToEndTests {
                 #expect(requests.map(\.action) == ["stall", nil])
                 let gap = try #require(arrivalGaps(requests).first)
                 #expect(gap >= 1.9, "cut after the 2 s window, not before: \(gap) s")
-                #expect(gap < 10, "cut long before the 60 s stall or total timeout: \(gap) s")
+                // curl averages the speed over its last ~5 s, the request's upload included, so the 2 s
+                // window starts counting a few seconds in: about 8 s measured here.
+                #expect(gap < 16, "cut long before the 60 s stall or total timeout: \(gap) s")
                 #expect(await waitUntil { bench.receiptEntry(id)?["status"] as? String == "delivered" })
                 #expect(retries(bench, code: "low_speed").count == 1)
             }
