@@ -76,12 +76,37 @@ struct IntakeEndToEndTests {
         let report = sandbox.rejected("health-visiting") + "/changed.json.errors.json"
         #expect(await waitUntil { FileManager.default.fileExists(atPath: report) })
         let message = ((readJSONObject(report)?["errors"] as? [[String: Any]])?.last?["message"] as? String) ?? ""
-        #expect(message.contains("already received"))
+        #expect(message.contains("already accepted"))
         try await Task.sleep(for: .milliseconds(500))
         #expect(try partners.referralIds(at: "la-front-door") == [id], "delivered exactly once")
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.inbound("health-visiting")).isEmpty)
         #expect(readJSONObject(sandbox.receipts("health-visiting") + "/\(id).json")?["status"] as? String == "ACCEPTED",
                 "the original's receipt is not overwritten by the conflict")
+        #expect(await router.stop() == 0)
+    }
+
+    @Test func aReturnedReferralCorrectedAndResentUnderTheSameIdIsAccepted() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-resubmit")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls)
+        let router = try await sandbox.startRouter()
+        let original = try RouterSandbox.example("valid/information-only-consent-refused.json")
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(original)) as? [String: Any])?["referralId"] as? String)
+        try dropFile(original, named: "first.json", into: sandbox.inbound("oakfield-primary"))
+        let receipt = sandbox.receipts("oakfield-primary") + "/\(id).json"
+        #expect(await waitUntil { readJSONObject(receipt)?["status"] as? String == "RETURNED" })
+
+        // The referrer decides it is a safeguarding matter after all and resends it, same referralId.
+        let corrected = String(decoding: original, as: UTF8.self)
+            .replacingOccurrences(of: "\"referralType\": \"information-only\"", with: "\"referralType\": \"safeguarding\"")
+        #expect(corrected != String(decoding: original, as: UTF8.self))
+        try dropFile(Array(corrected.utf8), named: "second.json", into: sandbox.inbound("oakfield-primary"))
+        #expect(await waitUntil { readJSONObject(receipt)?["status"] as? String == "ACCEPTED" }, "the resubmission takes over the receipt")
+        _ = try await partners["la-front-door"].waitForRequests(count: 1, timeout: .seconds(20))
+        #expect(try partners.referralIds(at: "la-front-door") == [id])
+        #expect(!FileManager.default.fileExists(atPath: sandbox.rejected("oakfield-primary") + "/second.json"))
         #expect(await router.stop() == 0)
     }
 

@@ -19,7 +19,7 @@ struct ReferralPreparer: Sendable {
         let decision: RoutingDecision
         if let document {
             decision = router.route(RoutingInput(referral: document, referralId: referralId, sourceAgency: agency,
-                                                 validationIssues: outcome.issues, routedAt: receivedAt))
+                                                 validationIssues: outcome.issues, routedAt: receivedAt, contentHash: hash))
         } else {
             decision = Self.rejection(reasons: outcome.issues.map(\.message))
         }
@@ -52,14 +52,29 @@ struct ReferralPreparer: Sendable {
                         priority: .routine)
     }
 
-    /// The document's `referralId` when it is a safe identifier (it names receipt files), else one
-    /// derived from the agency and the content (so the same unidentified file from two agencies is
-    /// two referrals, each with its own idempotency keys).
+    /// The document's `referralId` when it is a UUID (as the schema requires), else one derived from
+    /// the agency and the content. Only a UUID is trusted: the id names receipt files, appears in logs
+    /// and MESH subjects, and an invalid referral's "id" could be anything an agency typed, a name
+    /// included. (The same unidentified file from two agencies is two referrals, each with its own keys.)
     static func referralId(in document: JSONValue?, hash: [UInt8], agency: String) -> (String, Bool) {
-        if let text = document?["referralId"]?.stringValue, isSafeIdentifier(text), !text.hasPrefix("unidentified-") {
+        if let text = document?["referralId"]?.stringValue, isUUID(text) {
             return (text.lowercased(), true)
         }
         return ("unidentified-" + Digest.hex(Digest.sha256(Array(agency.utf8) + [0x0a] + hash).prefix(8)), false)
+    }
+
+    /// 8-4-4-4-12 hexadecimal digits.
+    static func isUUID(_ text: String) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count == 36 else { return false }
+        for (index, scalar) in scalars.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                guard scalar == "-" else { return false }
+            } else if !(("0"..."9").contains(scalar) || ("a"..."f").contains(scalar) || ("A"..."F").contains(scalar)) {
+                return false
+            }
+        }
+        return true
     }
 
     static func isSafeIdentifier(_ text: String) -> Bool {

@@ -57,30 +57,41 @@ extension SQLiteReferralStore {
 
         var record = record
         var conflict: ValidationIssue?
-        if record.referralIdFromDocument, record.decision.receipt != .rejected,
-           let earlier = try Row.fetchOne(db.cachedStatement(sql: """
-               SELECT id, agency, received_at, content_sha256 FROM referral
-               WHERE referral_id = ? AND has_document_id = 1 AND receipt_code != 'REJECTED' LIMIT 1
-               """), arguments: [record.referralId]) {
+        if record.referralIdFromDocument, record.decision.receipt != .rejected {
+            let earlier = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT id, agency, received_at, content_sha256, receipt_code, receipt_name FROM referral
+                WHERE referral_id = ? AND has_document_id = 1 AND receipt_code != 'REJECTED' ORDER BY id DESC
+                """), arguments: [record.referralId])
             // The same referral (same id, same bytes) from another agency too: a duplicate, recorded
             // and not queued twice.
-            if (earlier["content_sha256"] as Data) == hash {
+            if let same = earlier.first(where: { ($0["content_sha256"] as Data) == hash }) {
                 try db.execute(sql: """
                     INSERT INTO duplicate (agency, source_name, content_sha256, original, detected_at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [record.agency, record.source.name, hash, earlier["id"] as Int64, record.receivedAt.millisecondsSinceEpoch])
+                    """, arguments: [record.agency, record.source.name, hash, same["id"] as Int64, record.receivedAt.millisecondsSinceEpoch])
                 try appendAudit([AuditEvent(kind: .duplicate, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
                                             outcome: "duplicate-referral-id", detail: ["sha256": .string(Digest.hex(record.contentHash))])],
                                 chain: chain, db: db)
                 return .duplicateContent(originalReferralId: record.referralId)
             }
-            let when = Timestamp(millisecondsSinceEpoch: earlier["received_at"]).rfc3339
-            let reason = "A different referral with referralId \(record.referralId) was already received at \(when). Give each referral its own referralId; to add information to a referral, send a new one that refers to it."
-            record.decision = RoutingDecision(receipt: .rejected, reasons: [reason], safetyNet: nil, rules: record.decision.rules,
-                                              deliveries: [], notSent: [], priority: record.decision.priority)
-            let issue = ValidationIssue(pointer: "/referralId", keyword: "uniqueReferralId", message: reason,
-                                        line: nil, column: nil, schemaLocation: nil)
-            record.issues.append(issue)
-            conflict = issue
+            if let accepted = earlier.first(where: { ($0["receipt_code"] as String) == ReceiptCode.accepted.rawValue }) {
+                // A different document reusing an accepted id: rejected with the reason, kept.
+                let when = Timestamp(millisecondsSinceEpoch: accepted["received_at"]).rfc3339
+                let reason = "A different referral with referralId \(record.referralId) was already accepted at \(when). Give each referral its own referralId; to add information to a referral, send a new one that refers to it."
+                record.decision = RoutingDecision(receipt: .rejected, reasons: [reason], safetyNet: nil, rules: record.decision.rules,
+                                                  deliveries: [], notSent: [], priority: record.decision.priority)
+                let issue = ValidationIssue(pointer: "/referralId", keyword: "uniqueReferralId", message: reason,
+                                            line: nil, column: nil, schemaLocation: nil)
+                record.issues.append(issue)
+                conflict = issue
+            } else {
+                // A corrected resubmission of a referral that was returned, needed consent or was only
+                // forwarded by the safety net: it supersedes the earlier one and takes over its receipt.
+                for row in earlier where (row["agency"] as String) == record.agency && (row["receipt_name"] as String) == "\(record.referralId).json" {
+                    let earlierHash = Digest.hex(((row["content_sha256"] as Data?).map { [UInt8]($0) } ?? []).prefix(6))
+                    try db.execute(sql: "UPDATE referral SET receipt_name = ? WHERE id = ?",
+                                   arguments: ["\(record.referralId)-superseded-\(earlierHash).json", row["id"] as Int64])
+                }
+            }
         }
 
         let receiptName = try uniqueReceiptName(for: record, db: db)

@@ -8,13 +8,17 @@ public struct RoutingInput: Sendable {
     /// Empty when the referral is valid.
     public var validationIssues: [ValidationIssue]
     public var routedAt: Timestamp
+    /// SHA-256 of the referral's bytes: part of each delivery's idempotency key.
+    public var contentHash: [UInt8]
 
-    public init(referral: JSONValue, referralId: String, sourceAgency: String, validationIssues: [ValidationIssue], routedAt: Timestamp) {
+    public init(referral: JSONValue, referralId: String, sourceAgency: String, validationIssues: [ValidationIssue], routedAt: Timestamp,
+                contentHash: [UInt8] = []) {
         self.referral = referral
         self.referralId = referralId
         self.sourceAgency = sourceAgency
         self.validationIssues = validationIssues
         self.routedAt = routedAt
+        self.contentHash = contentHash
     }
 }
 
@@ -181,7 +185,7 @@ public struct Router: Sendable {
             guard let fieldPolicy = policy.fieldPolicy(for: destination) else { return nil }   // checked at load: fail closed
             projection = fieldPolicy.project(input.referral)
         }
-        let key = Digest.idempotencyKey(referralId: input.referralId, destination: destination)
+        let key = Digest.idempotencyKey(referralId: input.referralId, destination: destination, contentHash: input.contentHash)
         let envelope = PayloadEnvelope(referralId: input.referralId, routedAt: input.routedAt, rule: rule, basis: basis,
                                        basisDescription: policy.bases[basis], sourceAgency: input.sourceAgency,
                                        idempotencyKey: key, destination: destination, safetyNet: safetyNet,

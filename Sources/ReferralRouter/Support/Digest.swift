@@ -29,8 +29,10 @@ enum Digest {
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
     }
 
-    /// The idempotency key of a delivery: stable per (referral, destination), so a partner can drop a repeat.
-    static func idempotencyKey(referralId: String, destination: String) -> String {
-        "rr1-" + hex(sha256(Array("\(referralId)\n\(destination)".utf8)).prefix(16))
+    /// The idempotency key of a delivery: stable per (referral, destination) across retries and restarts,
+    /// so a partner can drop a repeat. The content hash makes a corrected resubmission under the same
+    /// referralId a new delivery, not a repeat the partner would drop.
+    static func idempotencyKey(referralId: String, destination: String, contentHash: [UInt8] = []) -> String {
+        "rr1-" + hex(sha256(Array("\(referralId)\n\(destination)\n\(hex(contentHash))".utf8)).prefix(16))
     }
 }

@@ -201,7 +201,7 @@ struct SQLiteReferralStoreIntakeTests {
             let snapshot = try #require(try await fixture.store.receiptSnapshot(referralRowID: conflicting.rowID))
             #expect(snapshot.receipt == .rejected)
             #expect(snapshot.reasons.count == 1)
-            #expect(snapshot.reasons.first?.contains("referralId ref-0001 was already received at 2025-11-25T17:00:00.000Z") == true)
+            #expect(snapshot.reasons.first?.contains("referralId ref-0001 was already accepted at 2025-11-25T17:00:00.000Z") == true)
             #expect(snapshot.issues.contains { $0.pointer == "/referralId" && $0.keyword == "uniqueReferralId" })
             #expect(try auditEvents(fixture).last == "rejected")
         }

@@ -16,7 +16,12 @@ struct DigestTests {
     @Test func theIdempotencyKeyIsStablePerReferralAndDestination() {
         let key = Digest.idempotencyKey(referralId: "ref-0001", destination: "la-front-door")
         #expect(key == Digest.idempotencyKey(referralId: "ref-0001", destination: "la-front-door"))
-        #expect(key == "rr1-" + Digest.hex(Digest.sha256(Array("ref-0001\nla-front-door".utf8)).prefix(16)))
+        #expect(key == "rr1-" + Digest.hex(Digest.sha256(Array("ref-0001\nla-front-door\n".utf8)).prefix(16)))
+        let hash = Digest.sha256(Array("the referral".utf8))
+        #expect(Digest.idempotencyKey(referralId: "ref-0001", destination: "la-front-door", contentHash: hash)
+                == Digest.idempotencyKey(referralId: "ref-0001", destination: "la-front-door", contentHash: hash), "stable across retries")
+        #expect(Digest.idempotencyKey(referralId: "ref-0001", destination: "la-front-door", contentHash: hash) != key,
+                "a corrected resubmission under the same referralId is a new delivery")
         #expect(key.count == 4 + 32)
         #expect(key.hasPrefix("rr1-"))
         #expect(key.dropFirst(4).allSatisfy { "0123456789abcdef".contains($0) })
