@@ -24,6 +24,12 @@ public enum DeliveryOutcome: Sendable, Equatable {
             case 300...399:
                 return .retrySlowly(code: "http_\(status)", status: status,
                                     alert: "Partner answered with a redirect (HTTP \(status)); redirects are never followed. Check the destination URL.")
+            case 401, 403, 404, 405, 407, 421:
+                // The partner refuses us, not this referral: credentials, permissions or the URL are
+                // wrong. Dead-lettering would abandon every queued referral over one expired token;
+                // instead the destination waits, slowly retried, until an operator acts.
+                return .retrySlowly(code: "http_\(status)", status: status,
+                                    alert: "Partner refused the router itself (HTTP \(status)): check the destination's credentials, permissions and URL. Nothing is abandoned; deliveries wait.")
             case 400...499:
                 let detail = excerpt.isEmpty ? "" : ": \(excerpt)"
                 return .deadLetter(code: "http_\(status)", status: status, reason: "Partner refused the referral with HTTP \(status)\(detail)")

@@ -32,7 +32,7 @@ struct DeliveryOutcomeTests {
         #expect(response(503, retryAfter: "whenever") == .retry(code: "http_503", status: 503, retryAfter: nil))
     }
 
-    @Test(arguments: [400, 401, 403, 404, 409, 413, 415, 422, 451, 499])
+    @Test(arguments: [400, 409, 413, 415, 422, 451, 499])
     func otherClientErrorsAreDeadLetteredWithTheReason(status: Int) {
         let outcome = response(status, retryAfter: "30", excerpt: "field missing")
         #expect(outcome == .deadLetter(code: "http_\(status)", status: status,
@@ -42,6 +42,18 @@ struct DeliveryOutcomeTests {
 
     @Test func aDeadLetterWithoutABodyHasAPlainReason() {
         #expect(response(422) == .deadLetter(code: "http_422", status: 422, reason: "Partner refused the referral with HTTP 422"))
+    }
+
+    @Test(arguments: [401, 403, 404, 405, 407, 421])
+    func aPartnerRefusingTheRouterItselfIsRetriedSlowlyNeverDeadLettered(status: Int) {
+        guard case .retrySlowly(let code, let reported, let alert) = response(status, excerpt: "token expired") else {
+            Issue.record("HTTP \(status) was not retried slowly")
+            return
+        }
+        #expect(code == "http_\(status)")
+        #expect(reported == status)
+        #expect(alert.contains("Nothing is abandoned"))
+        #expect(response(status).isPartnerFailure)
     }
 
     @Test(arguments: [301, 302, 303, 307, 308])
