@@ -110,6 +110,30 @@ struct IntakeEndToEndTests {
         #expect(await router.stop() == 0)
     }
 
+    @Test func aRejectedFileThatCannotBeMovedIsRecordedOnceNotAtEveryRescan() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-stuck")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls)
+        try String(contentsOfFile: sandbox.configDirectory + "/router.toml", encoding: .utf8)
+            .replacingOccurrences(of: "rescan_interval_seconds = 30", with: "rescan_interval_seconds = 1")
+            .write(toFile: sandbox.configDirectory + "/router.toml", atomically: true, encoding: .utf8)
+        let router = try await sandbox.startRouter()
+        // The agency's rejected folder replaced by a plain file: the move must fail.
+        try FileManager.default.removeItem(atPath: sandbox.rejected("riverside-medical"))
+        try Data("not a folder".utf8).write(to: URL(fileURLWithPath: sandbox.rejected("riverside-medical")))
+        try dropFile(try RouterSandbox.example("invalid/nhs-number-bad-check-digit.json"), named: "bad.json", into: sandbox.inbound("riverside-medical"))
+        #expect(await waitUntil { router.log.contains("could not be moved to the agency's rejected folder") })
+        try await Task.sleep(for: .seconds(4))   // several 1 s rescans
+        let state = RouterState(sandbox: sandbox)
+        let rejected = try state.query("SELECT COUNT(*) AS n FROM referral WHERE receipt_code = 'REJECTED'")
+        #expect(rejected.first?["n"] as? Int == 1, "one record, not one per rescan")
+        #expect(FileManager.default.fileExists(atPath: sandbox.inbound("riverside-medical") + "/bad.json"), "the file is kept")
+        #expect(router.log.components(separatedBy: "could not be moved").count == 2, "reported once")
+        #expect(await router.stop() == 0)
+    }
+
     @Test func sigtermLetsAnInFlightTransferFinishThenExitsZero() async throws {
         let sandbox = try RouterSandbox(prefix: "e2e-drain")
         defer { sandbox.remove() }

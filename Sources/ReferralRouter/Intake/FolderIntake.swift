@@ -150,7 +150,7 @@ public final class FolderIntake: Service, Sendable {
     private func handle(_ event: DirectoryWatcher.Event, agencies byDirectory: [String: String]) {
         switch event {
         case .fileReady(let directory, let name):
-            guard let agency = byDirectory[directory], !settler.isPending(directory + "/" + name) else { return }
+            guard let agency = byDirectory[directory], !settler.isPending(directory + "/" + name), !settler.isStuck(directory + "/" + name) else { return }
             candidates.withLock { $0.add(Candidate(agency: agency, directory: directory, name: name)) }
         case .overflow:
             state.withLock { $0.rescanRequested = true }
@@ -209,7 +209,8 @@ public final class FolderIntake: Service, Sendable {
                                  metadata: [LogKey.agency: .string(agency.id), LogKey.code: "undecodable_name"])
                     continue
                 }
-                if settler.isPending(agency.inboundDirectory + "/" + entry.name) { continue }
+                let path = agency.inboundDirectory + "/" + entry.name
+                if settler.isPending(path) || settler.isStuck(path) { continue }
                 candidates.withLock { $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }
                 found += 1
             }

@@ -27,6 +27,9 @@ struct SourceFate: Sendable {
 /// Moves to rejected/ are fsynced (the report must not be lost); a failed fsync is fatal.
 final class SourceSettler: Sendable {
     private let pending = Mutex<Set<String>>([])
+    /// Sources that could not be removed or moved, as they were: not offered again until they change
+    /// (or the router restarts), so one stuck file never becomes a new record at every rescan.
+    private let stuck = Mutex<[String: FileIdentity]>([:])
     private let queue = Mutex<[SourceFate]>([])
     private let wake = WakeSignal()
     private let logger: Logger
@@ -41,6 +44,14 @@ final class SourceSettler: Sendable {
     }
 
     func isPending(_ path: String) -> Bool { pending.withLock { $0.contains(path) } }
+
+    /// Whether `path` is a stuck source that has not changed since.
+    func isStuck(_ path: String) -> Bool {
+        guard let identity = stuck.withLock({ $0[path] }) else { return false }
+        if (try? FileSystem.identity(of: path)) == identity { return true }
+        _ = stuck.withLock { $0.removeValue(forKey: path) }
+        return false
+    }
 
     var backlog: Int { pending.withLock { $0.count } }
 
@@ -90,8 +101,15 @@ final class SourceSettler: Sendable {
                     if error.isIOError {
                         onFatal(error)
                     } else {
-                        logger.error("A committed referral's source file could not be removed or moved; it will be recognised as a duplicate.",
-                                     metadata: [LogKey.code: .string(error.call), LogKey.stage: "intake"])
+                        if let identity = fate.identity ?? (try? FileSystem.identity(of: fate.sourcePath)) {
+                            stuck.withLock { $0[fate.sourcePath] = identity }
+                        }
+                        let what: String = switch fate.action {
+                        case .remove: "A committed referral's source file could not be removed"
+                        case .moveToRejected: "A rejected file could not be moved to the agency's rejected folder (it must be writable and on the same file system)"
+                        }
+                        logger.error("\(what); it stays in the inbound folder and is not taken again until it changes or the router restarts.",
+                                     metadata: [LogKey.code: .string("\(error.call)_\(error.errno)"), LogKey.stage: "intake"])
                     }
                 }
                 _ = pending.withLock { $0.remove(fate.sourcePath) }
