@@ -20,7 +20,7 @@ struct ReferralRouterCommand: AsyncParsableCommand {
               referral-router route --config routes routes/examples/valid/typical-school-neglect.json
               referral-router status --config /etc/referral-router
             """,
-        subcommands: [RunCommand.self, ValidateCommand.self, CheckConfigCommand.self, RouteCommand.self, StatusCommand.self, AuditCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, CheckConfigCommand.self, RouteCommand.self, StatusCommand.self, RequeueCommand.self, AuditCommand.self]
     )
 
     /// Unblocks the signals the daemon handles before anything else runs, whatever mask the parent

@@ -13,6 +13,8 @@ public struct AuditEvent: Sendable {
         case delivered
         case retry
         case deadLettered = "dead-lettered"
+        /// An operator put dead-lettered deliveries back in the queue.
+        case requeued
         case configurationLoaded = "configuration-loaded"
         case alert
     }

@@ -51,6 +51,8 @@ final class ConfigurationReloader: Service, Sendable {
         let announce = intake.lastHeartbeat != nil
         if announce { notifier.reloading() }
         defer { if announce { notifier.ready(status: "Configuration generation \(live.current.generation) in force.") } }
+        // Deliveries an operator requeued (referral-router requeue) are picked up whatever happens next.
+        await delivery.resumePending()
         let configuration: RouterConfiguration
         let secrets: ResolvedSecrets
         do {

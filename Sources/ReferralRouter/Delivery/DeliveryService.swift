@@ -107,6 +107,16 @@ public final class DeliveryService: Service, Sendable {
         }
     }
 
+    /// Hands every pending delivery in the store to its worker (already queued ones are ignored):
+    /// picks up deliveries an operator requeued while the daemon ran.
+    public func resumePending() async {
+        do {
+            enqueue(try await store.pendingDeliveries())
+        } catch {
+            logger.warning("Pending deliveries could not be read.", metadata: [LogKey.code: .string(error.code)])
+        }
+    }
+
     public var transfersInFlight: Int { client.transfersInFlight }
 
     public func snapshots() async -> [DestinationSnapshot] {

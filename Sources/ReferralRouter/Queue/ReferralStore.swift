@@ -154,6 +154,10 @@ public protocol ReferralStore: Sendable {
     func status() async throws(StoreError) -> StoreStatus
     /// Appends free-standing audit events (configuration loaded, alerts).
     func appendAudit(_ events: [AuditEvent]) async throws(StoreError)
+    /// Puts dead-lettered deliveries back in the queue (all of them, or those of one destination and/or
+    /// one referral), attempts reset, with an audit event; returns how many.
+    func requeueDeadDeliveries(destination: String?, referralId: String?, at: Timestamp) async throws(StoreError) -> Int
+
     /// Increases with every committed write: readers of aggregate state (status) can skip work when
     /// nothing changed. A store that cannot tell returns a new value every time.
     var changeCount: Int { get }

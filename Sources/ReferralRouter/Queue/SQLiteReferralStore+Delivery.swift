@@ -87,3 +87,24 @@ extension SQLiteReferralStore {
         }
     }
 }
+
+extension SQLiteReferralStore {
+    public func requeueDeadDeliveries(destination: String?, referralId: String?, at: Timestamp) async throws(StoreError) -> Int {
+        let chain = self.chain
+        return try await write { db in
+            try db.execute(sql: """
+                UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = 'requeued by an operator'
+                WHERE state = 'dead' AND (? IS NULL OR destination = ?)
+                  AND (? IS NULL OR referral IN (SELECT id FROM referral WHERE referral_id = ?))
+                """, arguments: [at.millisecondsSinceEpoch, destination, destination, referralId, referralId])
+            let count = db.changesCount
+            if count > 0 {
+                var detail: JSONObject = ["count": .number(JSONNumber(count))]
+                if let destination { detail["destination"] = .string(destination) }
+                try Self.appendAudit([AuditEvent(kind: .requeued, at: at, referralId: referralId, destination: destination,
+                                                 outcome: "requeued", detail: detail)], chain: chain, db: db)
+            }
+            return count
+        }
+    }
+}
