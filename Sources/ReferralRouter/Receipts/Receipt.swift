@@ -57,9 +57,9 @@ enum Receipt {
         case .rejected:
             return "Rejected: the referral was not accepted. Correct the errors listed and send it again."
         case .forwardedInvalid:
-            return "Forwarded as invalid: the referral failed validation but is marked immediate, so it was sent whole to the local authority front door. Correct the errors and resubmit."
+            return "Forwarded as invalid: the referral failed validation but is marked immediate, so it was sent whole to the safety-net destination listed below. Correct the errors and resubmit under the same referralId."
         case .forwardedUnrouted:
-            return "Forwarded as unrouted: no routing rule matched, but the referral is marked immediate, so it was sent whole to the local authority front door."
+            return "Forwarded as unrouted: no routing rule matched, but the referral is marked immediate, so it was sent whole to the safety-net destination listed below."
         }
     }
 }

@@ -12,6 +12,8 @@ struct PayloadEnvelope: Sendable {
     var destination: String
     var safetyNet: SafetyNetReason?
     var validationIssues: [ValidationIssue]
+    /// The routing decision's priority (from `[priority]`), not whatever the projection kept.
+    var priority: DeliveryPriority = .routine
 }
 
 /// Turns a projected referral into the bytes a destination receives. Built only from the projected
@@ -63,7 +65,7 @@ enum FHIRBundle {
         let requestURL = "urn:uuid:" + Digest.uuid(envelope.idempotencyKey + "/ServiceRequest")
         let taskURL = "urn:uuid:" + Digest.uuid(envelope.idempotencyKey + "/Task")
         let child = referral["child"] ?? .null
-        let priority = fhirPriority(referral["urgency"]?["level"]?.stringValue)
+        let priority = fhirPriority(envelope.priority)
 
         var patient = JSONObject()
         patient["resourceType"] = "Patient"
@@ -109,7 +111,17 @@ enum FHIRBundle {
                 request["note"] = .array(notes)
             }
         }
-        request["meta"] = ["tag": [["system": "https://referral-router.dev/CodeSystem/routing", "code": .string(envelope.rule), "display": .string(envelope.basis)]]]
+        var tags: [JSONValue] = [["system": "https://referral-router.dev/CodeSystem/routing", "code": .string(envelope.rule), "display": .string(envelope.basis)]]
+        if let safetyNet = envelope.safetyNet {
+            tags.append(["system": "https://referral-router.dev/CodeSystem/safety-net", "code": .string(safetyNet.rawValue)])
+            var notes = request["note"]?.arrayValue ?? []
+            notes.insert(["text": .string(safetyNet == .invalid
+                ? "Forwarded by the safety net: marked immediate but failed validation (\(envelope.validationIssues.count) errors: "
+                    + envelope.validationIssues.prefix(20).map { "\($0.pointer.isEmpty ? "(document)" : $0.pointer) \($0.keyword)" }.joined(separator: "; ") + ")."
+                : "Forwarded by the safety net: marked immediate but no routing rule sent it.")], at: 0)
+            request["note"] = .array(notes)
+        }
+        request["meta"] = ["tag": .array(tags)]
 
         var task = JSONObject()
         task["resourceType"] = "Task"
@@ -135,11 +147,11 @@ enum FHIRBundle {
     }
 
     /// FHIR request priority: routine | urgent | asap | stat.
-    static func fhirPriority(_ level: String?) -> String {
-        switch level {
-        case "immediate": "stat"
-        case "urgent": "urgent"
-        default: "routine"
+    static func fhirPriority(_ priority: DeliveryPriority) -> String {
+        switch priority {
+        case .immediate: "stat"
+        case .urgent: "urgent"
+        case .routine: "routine"
         }
     }
 

@@ -44,7 +44,7 @@ public struct Router: Sendable {
         guard input.validationIssues.isEmpty else {
             if policy.isSafetyNetCase(input.referral) {
                 return safetyNetDecision(input, reason: .invalid, rules: [], priority: priority,
-                                         reasons: ["The referral failed validation; because it is marked immediate it was still forwarded, whole, to the local authority front door. Please correct it and resubmit."])
+                                         reasons: ["The referral failed validation; because it is marked immediate it was still forwarded, whole, to the safety-net destination (\(policy.safetyNet?.destination ?? "none")). Please correct it and resubmit under the same referralId."])
             }
             if let rule = policy.consent.schemaRule,
                input.validationIssues.allSatisfy({ $0.schemaLocation?.hasPrefix(rule) == true }) {
@@ -115,7 +115,7 @@ public struct Router: Sendable {
             let reason = returned?.reason ?? "No routing rule matched this referral, so it has not been sent to anyone."
             if policy.isSafetyNetCase(input.referral) {
                 return safetyNetDecision(input, reason: .unrouted, rules: evaluations, priority: priority,
-                                         reasons: [reason, "Because it is marked immediate it was still forwarded, whole, to the local authority front door."])
+                                         reasons: [reason, "Because it is marked immediate it was still forwarded, whole, to the safety-net destination (\(policy.safetyNet?.destination ?? "none"))."])
             }
             let code = returned?.code ?? .returned
             return RoutingDecision(receipt: code, reasons: [reason], safetyNet: nil, rules: evaluations, deliveries: [],
@@ -176,6 +176,7 @@ public struct Router: Sendable {
     /// Projects and renders the payload for one destination. The safety net sends the referral whole.
     private func plan(_ input: RoutingInput, destination: String, rule: String, basis: String,
                       safetyNet: SafetyNetReason?, whole: Bool) -> PlannedDelivery? {
+        let priority = policy.priority(of: input.referral)
         guard let type = policy.destinationTypes[destination] else { return nil }
         let format = policy.destinationFormats[destination] ?? .json
         let projection: Projection
@@ -189,7 +190,7 @@ public struct Router: Sendable {
         let envelope = PayloadEnvelope(referralId: input.referralId, routedAt: input.routedAt, rule: rule, basis: basis,
                                        basisDescription: policy.bases[basis], sourceAgency: input.sourceAgency,
                                        idempotencyKey: key, destination: destination, safetyNet: safetyNet,
-                                       validationIssues: safetyNet == .invalid ? input.validationIssues : [])
+                                       validationIssues: safetyNet == .invalid ? input.validationIssues : [], priority: priority)
         let payload = PayloadRenderer.render(format: format, referral: projection.value, envelope: envelope)
         return PlannedDelivery(destination: destination, partnerType: type, rule: rule, basis: basis, format: format,
                                payload: payload, contentType: format.contentType, idempotencyKey: key,

@@ -75,8 +75,8 @@ struct ReceiptRenderTests {
         (ReceiptCode.consentRequired, "Not sent: this referral needs the family's consent. See reasons."),
         (.returned, "Not sent: returned to you. See reasons."),
         (.rejected, "Rejected: the referral was not accepted. Correct the errors listed and send it again."),
-        (.forwardedInvalid, "Forwarded as invalid: the referral failed validation but is marked immediate, so it was sent whole to the local authority front door. Correct the errors and resubmit."),
-        (.forwardedUnrouted, "Forwarded as unrouted: no routing rule matched, but the referral is marked immediate, so it was sent whole to the local authority front door."),
+        (.forwardedInvalid, "Forwarded as invalid: the referral failed validation but is marked immediate, so it was sent whole to the safety-net destination listed below. Correct the errors and resubmit under the same referralId."),
+        (.forwardedUnrouted, "Forwarded as unrouted: no routing rule matched, but the referral is marked immediate, so it was sent whole to the safety-net destination listed below."),
     ])
     func everyOtherReceiptCodeHasItsMessage(code: ReceiptCode, message: String) {
         let receipt = render(snapshot(code, reasons: ["Because."]))

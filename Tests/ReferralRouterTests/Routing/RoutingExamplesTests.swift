@@ -129,3 +129,25 @@ struct RoutingExamplesTests {
         #expect(dryRun.decision.rules.first { $0.rule == "R6" }?.matched == false, "R6 excludes R1 by its condition")
     }
 }
+
+/// FHIR payloads carry the routing decision, not only the projected fields.
+struct FHIRDecisionTests {
+    @Test func priorityComesFromTheDecisionEvenWhenTheProjectionWithholdsUrgency() throws {
+        let envelope = PayloadEnvelope(referralId: "r", routedAt: Timestamp(millisecondsSinceEpoch: 0), rule: "R3", basis: "safeguarding",
+                                       basisDescription: nil, sourceAgency: "a", idempotencyKey: "k", destination: "d",
+                                       safetyNet: nil, validationIssues: [], priority: .immediate)
+        let bundle = FHIRBundle.make(referral: ["child": ["givenName": "X"]], envelope: envelope)
+        let request = try #require(bundle["entry"]?[1]?["resource"])
+        #expect(request["priority"] == "stat")
+    }
+
+    @Test func aSafetyNetForwardIsFlaggedInTheBundle() throws {
+        let issue = ValidationIssue(pointer: "/child/dateOfBirth", keyword: "format", message: "m", line: 1, column: 1, schemaLocation: nil)
+        let envelope = PayloadEnvelope(referralId: "r", routedAt: Timestamp(millisecondsSinceEpoch: 0), rule: "safety-net", basis: "safeguarding",
+                                       basisDescription: nil, sourceAgency: "a", idempotencyKey: "k", destination: "d",
+                                       safetyNet: .invalid, validationIssues: [issue], priority: .immediate)
+        let request = try #require(FHIRBundle.make(referral: [:], envelope: envelope)["entry"]?[1]?["resource"])
+        #expect(request["meta"]?["tag"]?.arrayValue?.contains { $0["code"] == "invalid" } == true)
+        #expect(request["note"]?[0]?["text"]?.stringValue?.contains("/child/dateOfBirth format") == true)
+    }
+}

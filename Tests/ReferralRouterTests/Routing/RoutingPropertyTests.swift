@@ -50,7 +50,8 @@ struct RoutingPropertyTests {
                     let envelope = PayloadEnvelope(referralId: record.referralId, routedAt: record.receivedAt, rule: delivery.rule,
                                                    basis: delivery.basis, basisDescription: configuration.routing.bases[delivery.basis],
                                                    sourceAgency: "oakfield-primary", idempotencyKey: delivery.idempotencyKey,
-                                                   destination: delivery.destination, safetyNet: nil, validationIssues: [])
+                                                   destination: delivery.destination, safetyNet: nil, validationIssues: [],
+                                                   priority: record.decision.priority)
                     // (FHIRBundle.make reads nothing but its two arguments; routing facts in the envelope
                     // can coincide with withheld values, e.g. the basis "consent", so values are not compared.)
                     #expect(payload == FHIRBundle.make(referral: projected, envelope: envelope))
