@@ -152,6 +152,9 @@ extension RouterConfiguration {
         settings.minFreeBytes = table.integer("min_free_bytes", default: settings.minFreeBytes, range: 0...(1 << 50))
         settings.pauseRetryInterval = table.seconds("pause_retry_seconds", default: 5, range: 0.1...3600)
         settings.inProgressSuffixes = table.stringArray("in_progress_suffixes", default: settings.inProgressSuffixes)
+        if settings.inProgressSuffixes.contains(where: \.isEmpty) {
+            table.problem("in_progress_suffixes", "an empty suffix would mark every file as in progress and stop all intake")
+        }
         table.finish()
         return settings
     }
@@ -250,6 +253,9 @@ extension RouterConfiguration {
     private static func readHTTPS(_ table: ConfigTable, tls: TLSSettings) -> DestinationTransport? {
         let bearer = table.secretReference("bearer_token")
         let proxy = table.string("proxy")
+        if let proxy, let scheme = proxy.range(of: "://"), proxy[scheme.upperBound...].prefix(while: { $0 != "/" }).contains("@") {
+            table.problem("proxy", "must not carry credentials (user:password@): keep secrets out of configuration files")
+        }
         guard let url = table.requiredString("url") else { return nil }
         guard URLHost.of(url) != nil else {
             table.problem("url", "must be an https:// URL with a host (no user information)")

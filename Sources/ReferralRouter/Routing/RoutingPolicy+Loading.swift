@@ -26,15 +26,24 @@ extension RoutingPolicy {
                 }
                 basisTable.finish()
             }
-            if let table = root.table("safety_net") { safetyNetTable = table }
-            if let table = root.table("consent") { consentTable = table }
-            if let table = root.table("priority") { priorityTable = table }
+            // One of each across all route files: a second one would silently replace the first.
+            func single(_ name: String, _ slot: inout ConfigTable?) {
+                guard let table = root.table(name) else { return }
+                if let first = slot {
+                    table.problem("", "[\(name)] is already defined in \(first.file.displayName); define it once")
+                }
+                slot = table
+            }
+            single("safety_net", &safetyNetTable)
+            single("consent", &consentTable)
+            single("priority", &priorityTable)
             if let table = root.table("ordering") {
                 for key in table.keys {
                     guard case .success(let path) = FieldPath.parse(key) else {
                         table.problem(key, "is not a field path")
                         continue
                     }
+                    if let schema, !schema.defines(path) { table.problem(key, "\"\(key)\" is not a field the schema defines") }
                     orderings[path] = table.stringArray(key)
                 }
                 table.finish()
@@ -155,7 +164,13 @@ extension RoutingPolicy {
             }
             return .matched(rule)
         }
-        if keys == ["always"] { return .always }
+        if keys == ["always"] {
+            guard case .boolean(true)? = member("always") else {
+                table.problem(key, "always takes only true (a rule that must never hold should be removed)")
+                return .always
+            }
+            return .always
+        }
         guard case .string(let fieldText)? = member("field") else {
             table.problem(key, "a condition needs `field` and one operator, or all/any/not/matched")
             return .always

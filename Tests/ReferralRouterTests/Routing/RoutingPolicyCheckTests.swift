@@ -128,3 +128,29 @@ struct StopConflictCheckTests {
         #expect(fixture.problems().isEmpty, "R6 stopping before R7 is precedence, not a conflict")
     }
 }
+
+/// Traps a review found: each is refused with its place.
+struct ConfigurationTrapTests {
+    @Test func aSecondSafetyNetInAnotherRouteFileIsRefused() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.write("more.toml", "[safety_net]\ndestination = \"police-ppu\"\n")
+        try fixture.replace(in: "router.toml", #"route_files = ["rules.toml"]"#, with: #"route_files = ["rules.toml", "more.toml"]"#)
+        #expect(fixture.problems().contains { $0.message.hasPrefix("[safety_net] is already defined in") && $0.file.hasSuffix("more.toml") })
+    }
+
+    @Test func alwaysFalseOrderingOnUnknownFieldsEmptySuffixAndProxyCredentialsAreRefused() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        try fixture.replace(in: "rules.toml", "[rule.when]\nfield = \"referralType\"\nequals = \"information-only\"", with: "when = { always = false }")
+        try fixture.replace(in: "rules.toml", #""urgency.level" = ["routine", "urgent", "immediate"]"#, with: #""urgency.levels" = ["routine"]"#)
+        try fixture.replace(in: "router.toml", #"in_progress_suffixes = [".tmp", ".part"]"#, with: #"in_progress_suffixes = [".tmp", ""]"#)
+        try fixture.replace(in: "router.toml", #"url = "https://127.0.0.1:9442/referrals""#, with: "url = \"https://127.0.0.1:9442/referrals\"\nproxy = \"http://user:pw@proxy:3128\"")
+        let messages = fixture.problems().map(\.message)
+        #expect(messages.contains("always takes only true (a rule that must never hold should be removed)"))
+        #expect(messages.contains("\"urgency.levels\" is not a field the schema defines"))
+        #expect(messages.contains { $0.hasPrefix("an empty suffix") })
+        #expect(messages.contains { $0.hasPrefix("must not carry credentials") })
+        #expect(!messages.joined().contains("pw@"), "the credential is not echoed")
+    }
+}
