@@ -53,8 +53,9 @@ public enum Daemon {
             delivery = try DeliveryService(configuration: configuration, secrets: secrets, store: store, receipts: receipts,
                                            logger: logger, onFatal: { fatal.raise($0) })
         } catch {
+            // Only libcurl failing to start can land here: not a configuration problem.
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            return .configuration
+            return .software
         }
         let intake = FolderIntake(live: live, store: store, delivery: delivery, receipts: receipts, logger: logger,
                                   onReady: {
@@ -103,13 +104,13 @@ public enum Daemon {
             try await group.run()
         } catch {
             if fatal.raised == nil {
-                logger.critical("The router stopped on an error.", metadata: [LogKey.code: .string("\(error)")])
+                logger.critical("The router stopped on an error.", metadata: [LogKey.code: .string(LogSafeError.describe(error))])
                 return .software
             }
         }
         if let error = fatal.raised {
             logger.critical("The router stopped to protect referrals after a fatal error; nothing further was taken in.",
-                            metadata: [LogKey.code: .string(String(describing: error))])
+                            metadata: [LogKey.code: .string(LogSafeError.describe(error))])
             return .ioError
         }
         logger.notice("Referral router stopped.", metadata: [LogKey.code: "stopped"])

@@ -5,8 +5,9 @@ import Synchronization
 /// intake at once and shuts the group down gracefully; the process then exits non-zero.
 final class FatalErrorLatch: Service, Sendable {
     struct Raised: Error, CustomStringConvertible {
-        var underlying: String
-        var description: String { "fatal: \(underlying)" }
+        /// The error as it may be logged (see LogSafeError).
+        var safeDescription: String
+        var description: String { "fatal: \(safeDescription)" }
     }
 
     private let error = Mutex<(any Error)?>(nil)
@@ -32,6 +33,6 @@ final class FatalErrorLatch: Service, Sendable {
         } onGracefulShutdown: { [wake] in
             wake.signal()
         }
-        if let error = raised { throw Raised(underlying: String(describing: error)) }
+        if let error = raised { throw Raised(safeDescription: LogSafeError.describe(error)) }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Wall-clock time as milliseconds since the Unix epoch: what is stored and shown. Intervals are
 /// measured on the monotonic clock instead (`ContinuousClock`); this type never measures a wait.
-public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var millisecondsSinceEpoch: Int64
 
     public init(millisecondsSinceEpoch: Int64) {
@@ -54,5 +54,62 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         return (Int(year), Int(month), Int(day))
+    }
+}
+
+/// In JSON (status.json and the like) a timestamp is its RFC 3339 text, like every other time the
+/// router writes. Decoding also takes the milliseconds form of earlier files.
+extension Timestamp: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self), let parsed = Timestamp(rfc3339: text) {
+            self = parsed
+        } else if let legacy = try? decoder.container(keyedBy: LegacyKeys.self),
+                  let milliseconds = try? legacy.decode(Int64.self, forKey: .millisecondsSinceEpoch) {
+            self.init(millisecondsSinceEpoch: milliseconds)
+        } else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 UTC timestamp")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rfc3339)
+    }
+
+    private enum LegacyKeys: String, CodingKey { case millisecondsSinceEpoch }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC, as the router writes).
+    public init?(rfc3339 text: String) {
+        let scalars = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= scalars.count else { return nil }
+            var value = 0
+            for index in range {
+                guard (0x30...0x39).contains(scalars[index]) else { return nil }
+                value = value * 10 + Int(scalars[index] - 0x30)
+            }
+            return value
+        }
+        guard scalars.count >= 20, scalars[4] == 0x2d, scalars[7] == 0x2d, scalars[10] == 0x54 || scalars[10] == 0x74,
+              scalars[13] == 0x3a, scalars[16] == 0x3a, scalars.last == 0x5a || scalars.last == 0x7a,
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var millis = 0
+        if scalars[19] == 0x2e {
+            let digits = scalars[20..<(scalars.count - 1)]
+            guard !digits.isEmpty, digits.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+            for (position, digit) in digits.prefix(3).enumerated() { millis += Int(digit - 0x30) * [100, 10, 1][position] }
+        } else if scalars.count != 20 {
+            return nil
+        }
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+        let seconds = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second)
+        self.init(millisecondsSinceEpoch: seconds * 1000 + Int64(millis))
     }
 }

@@ -74,3 +74,19 @@ struct TimestampTests {
         #expect([later, earlier].sorted() == [earlier, later])
     }
 }
+
+struct TimestampCodingTests {
+    @Test func encodesAsRFC3339AndDecodesBothForms() throws {
+        let time = Timestamp(millisecondsSinceEpoch: 1_764_090_951_123)
+        let data = try JSONEncoder().encode([time])
+        #expect(String(decoding: data, as: UTF8.self) == #"["2025-11-25T17:15:51.123Z"]"#)
+        #expect(try JSONDecoder().decode([Timestamp].self, from: data) == [time])
+        #expect(try JSONDecoder().decode([Timestamp].self, from: Data(#"[{"millisecondsSinceEpoch": 1764090951123}]"#.utf8)) == [time])
+        #expect(Timestamp(rfc3339: "2025-11-25T17:15:51Z") == Timestamp(millisecondsSinceEpoch: 1_764_090_951_000))
+        #expect(Timestamp(rfc3339: "2025-13-25T17:15:51Z") == nil)
+        for sample in [0, 951_782_400_000, -86_400_000, 4_102_444_800_123] {
+            let stamp = Timestamp(millisecondsSinceEpoch: Int64(sample))
+            #expect(Timestamp(rfc3339: stamp.rfc3339) == stamp, "round trip \(stamp.rfc3339)")
+        }
+    }
+}
