@@ -22,7 +22,8 @@ import TestSupport
                 task.cancel()
                 return await task.result
             }
-            #expect(elapsed < .seconds(2))
+            // Prompt means well under the 30 s hang; 5 s leaves room for a loaded machine running every suite.
+            #expect(elapsed < .seconds(5))
             switch result {
             case .success(let response): Issue.record("a cancelled transfer answered \(response.status)")
             case .failure(let error): #expect((error as? CurlError)?.kind == .cancelled)
@@ -75,7 +76,7 @@ import TestSupport
                 case .failure(let error): #expect((error as? CurlError)?.kind == .shutdown)
                 }
             }
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(5), "shutdown answers at once, not after the 30 s hang")
             #expect(client.transfersInFlight == 0)
 
             let error = await #expect(throws: CurlError.self) { try await client.send(request) }

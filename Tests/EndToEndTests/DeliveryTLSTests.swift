@@ -116,7 +116,11 @@ extension DeliveryEndToEndTests {
                 #expect(await waitUntil(timeout: .seconds(15)) { bench.state.destinationStatus("la-front-door")?["certificateExpiresSoon"] as? Bool == true })
                 let notAfter = try #require(bench.state.destinationStatus("la-front-door")?["certificateNotAfter"])
                 let expected = bench.sandbox.pki.expiringServerNotAfter.timeIntervalSince1970 * 1000
-                let reported = try #require((notAfter as? [String: Any])?["millisecondsSinceEpoch"] as? Double ?? (notAfter as? Double))
+                // status.json writes times in RFC 3339 (UTC, milliseconds).
+                let text = try #require(notAfter as? String)
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                let reported = try #require(formatter.date(from: text)).timeIntervalSince1970 * 1000
                 #expect(abs(reported - expected) < 2000, "status.json carries the partner's notAfter")
 
                 let report = try await bench.state.statusCommand()

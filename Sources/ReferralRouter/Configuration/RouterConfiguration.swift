@@ -23,6 +23,8 @@ public struct RouterConfiguration: Sendable {
     public var routeFiles: [String]
     /// On SIGTERM, in-flight transfers get this long to finish.
     public var shutdownDrain: Duration
+    /// Where the Prometheus text-format metrics go (node_exporter's textfile collector can read it).
+    public var metricsFile: String
     public var intake: IntakeSettings
     public var deliveryDefaults: DeliverySettings
     public var receipts: ReceiptSettings
@@ -62,6 +64,7 @@ extension RouterConfiguration {
         let schemaName = router.string("schema", default: "referral.schema.json")
         let routeNames = router.stringArray("route_files", default: ["rules.toml"])
         let shutdownDrain = router.seconds("shutdown_drain_seconds", default: 20, range: 0...3600)
+        let metricsName = router.string("metrics_file", default: "metrics.prom")
         router.finish()
 
         let intake = readIntake(root.table("intake"))
@@ -122,7 +125,7 @@ extension RouterConfiguration {
         return RouterConfiguration(
             directory: directory, stateDirectory: stateDirectory, spoolDirectory: spoolDirectory,
             schemaFile: schemaFile, routeFiles: routeNames.map { absolutePath($0, relativeTo: directory) },
-            shutdownDrain: shutdownDrain, intake: intake, deliveryDefaults: deliveryDefaults,
+            shutdownDrain: shutdownDrain, metricsFile: absolutePath(metricsName, relativeTo: stateDirectory), intake: intake, deliveryDefaults: deliveryDefaults,
             receipts: receipts, audit: audit, alerts: alerts, agencies: agencies, destinations: destinations,
             routing: routing, schema: schema)
     }

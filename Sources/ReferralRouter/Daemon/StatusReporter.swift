@@ -19,7 +19,7 @@ public struct RuntimeStatus: Codable, Sendable {
     public var alerts: [String]
 }
 
-/// Every few seconds: writes `status.json` and `metrics.prom` (node_exporter textfile format) in the
+/// Every few seconds: writes `status.json` and the metrics file (node_exporter textfile format) in the
 /// state directory, sends systemd a one-line STATUS, and pings the watchdog while healthy.
 ///
 /// Healthy means all of: this loop ran (it is the one that pings, every min(WatchdogSec/2, 2 s));
@@ -28,7 +28,6 @@ public struct RuntimeStatus: Codable, Sendable {
 /// any fails the pings stop, so systemd's WatchdogSec= later restarts a hung daemon.
 final class StatusReporter: Service, Sendable {
     static let statusFile = "status.json"
-    static let metricsFile = "metrics.prom"
 
     private let live: LiveConfiguration
     private let store: any ReferralStore
@@ -100,6 +99,9 @@ final class StatusReporter: Service, Sendable {
         for destination in destinations where destination.breakerOpen {
             alerts.append("destination \(destination.destination) paused after \(destination.consecutiveFailures) failures")
         }
+        for destination in destinations where destination.certificateExpiresSoon {
+            alerts.append("destination \(destination.destination) certificate expires at \(destination.certificateNotAfter?.rfc3339 ?? "soon")")
+        }
         if store.dead > 0 { alerts.append("\(store.dead) dead-lettered deliveries need an operator") }
         alerts += immediateAlerts(store, settings: snapshot.configuration.alerts)
         let status = RuntimeStatus(
@@ -114,7 +116,7 @@ final class StatusReporter: Service, Sendable {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try FileSystem.writeFileAtomically(Array(try encoder.encode(status)), to: directory + "/" + Self.statusFile, syncDirectory: false)
-                try FileSystem.writeFileAtomically(Array(Metrics.render(status).utf8), to: directory + "/" + Self.metricsFile, mode: 0o644, syncDirectory: false)
+                try FileSystem.writeFileAtomically(Array(Metrics.render(status).utf8), to: snapshot.configuration.metricsFile, mode: 0o644, syncDirectory: false)
             } catch {
                 logger.warning("Status file could not be written.", metadata: [LogKey.code: .string("\(error)")])
             }
@@ -197,7 +199,7 @@ enum Metrics {
         metric("deliveries_pending", "gauge", "Deliveries waiting, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.pending) })
         metric("deliveries_pending_immediate", "gauge", "Immediate deliveries waiting, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.pendingImmediate) })
         metric("deliveries_delivered_total", "counter", "Deliveries made, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.delivered) })
-        metric("deliveries_dead_total", "counter", "Deliveries dead-lettered, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.dead) })
+        metric("deliveries_dead", "gauge", "Deliveries dead-lettered and not requeued, by destination.", status.store.destinations.map { ("destination=\"\($0.destination)\"", $0.dead) })
         metric("oldest_pending_age_seconds", "gauge", "Age of the oldest waiting delivery, by destination.", status.store.destinations.map { destination in
             let age = destination.oldestPendingAt.map { Int((status.updatedAt.millisecondsSinceEpoch - $0.millisecondsSinceEpoch) / 1000) } ?? 0
             return ("destination=\"\(destination.destination)\"", age)

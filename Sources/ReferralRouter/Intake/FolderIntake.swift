@@ -292,6 +292,9 @@ public final class FolderIntake: Service, Sendable {
                 receiptRows.append(stored.rowID)
                 logger.record(.received(referralId: stored.referralId, agency: agency.id, outcome: stored.receipt,
                                         priority: record.decision.priority, deliveries: stored.deliveries.count))
+                for delivery in record.decision.deliveries {
+                    logger.record(.routed(referralId: stored.referralId, agency: agency.id, destination: delivery.destination, rule: delivery.rule))
+                }
             case .stored(let stored):
                 fates.append(rejection(candidate, identity: identity, agency: agency, record: record, issues: record.issues, referralId: stored.referralId))
                 receiptRows.append(stored.rowID)
