@@ -140,12 +140,15 @@ extension SQLiteReferralStore {
     private static func uniqueReceiptName(for record: IntakeRecord, db: Database) throws -> String {
         let base = record.referralId
         let suffix = Digest.hex(record.contentHash).prefix(12)
-        // Lazily: nearly always the first candidate is free.
-        let candidates = ["\(base).json", "\(base)-\(suffix).json"].lazy + (1...1000).lazy.map { "\(base)-\(suffix)-\($0).json" }
-        for candidate in candidates {
-            let taken = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM referral WHERE agency = ? AND receipt_name = ?)"),
-                                          arguments: [record.agency, candidate]) ?? false
-            if !taken { return candidate }
+        // One candidate at a time: nearly always the first is free.
+        let exists = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM referral WHERE agency = ? AND receipt_name = ?)")
+        for attempt in 0...1001 {
+            let candidate = switch attempt {
+            case 0: "\(base).json"
+            case 1: "\(base)-\(suffix).json"
+            default: "\(base)-\(suffix)-\(attempt - 1).json"
+            }
+            if try Bool.fetchOne(exists, arguments: [record.agency, candidate]) != true { return candidate }
         }
         return "\(base)-\(Digest.hex(Digest.sha256(Array("\(record.receivedAt.millisecondsSinceEpoch)".utf8)).prefix(8)))-\(suffix).json"
     }
