@@ -15,6 +15,8 @@ actor DestinationWorker {
     private let onFatal: @Sendable (StoreError) -> Void
     private var queue = DestinationQueue()
     private var breaker: CircuitBreaker
+    /// Transfers on the wire now (the concurrency limit applies to these).
+    private var sending = 0
     private var random = SystemRandomNumberGenerator()
     private let wake = WakeSignal()
     private var stopping = false
@@ -98,7 +100,10 @@ actor DestinationWorker {
                 if let until = pausedUntil, now >= until { pausedUntil = nil }
                 if !stopping, pausedUntil == nil {
                     let allowed = breaker.allowedInFlight(now: now, maximum: settings.maxInFlight)
-                    while queue.inFlight.count < allowed, let next = queue.takeNext() {
+                    // Concurrency counts transfers on the wire: a slot frees as soon as the partner has
+                    // answered, while the outcome is being committed (the id stays in flight until then).
+                    while sending < allowed, let next = queue.takeNext() {
+                        sending += 1
                         group.addTask { await self.attempt(id: next.id, priority: next.priority) }
                     }
                 }
@@ -125,6 +130,14 @@ actor DestinationWorker {
 
     /// One attempt: load, send, classify, record, reschedule.
     private func attempt(id: Int64, priority: DeliveryPriority) async {
+        var holdsSlot = true
+        func releaseSlot() {
+            guard holdsSlot else { return }
+            holdsSlot = false
+            sending -= 1
+            wake.signal()
+        }
+        defer { releaseSlot() }
         let delivery: OutboundDelivery
         do {
             guard let loaded = try await store.loadDelivery(id: id) else {
@@ -146,6 +159,7 @@ actor DestinationWorker {
         }
 
         let result = await transport.send(delivery)
+        releaseSlot()
         let wallNow = Timestamp.now()
         let outcome = DeliveryOutcome.classify(result, now: wallNow)
         let attempt = delivery.attempts + 1

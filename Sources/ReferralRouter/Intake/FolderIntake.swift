@@ -23,6 +23,7 @@ public final class FolderIntake: Service, Sendable {
     private let onFatal: @Sendable (any Error) -> Void
     private let onReady: @Sendable () -> Void
     private let candidates = Mutex(CandidateQueue())
+    private let inProgress = Mutex<Set<String>>([])
     private let settler: SourceSettler
     private let wake: WakeSignal
     private let state = Mutex(IntakeState())
@@ -150,7 +151,7 @@ public final class FolderIntake: Service, Sendable {
     private func handle(_ event: DirectoryWatcher.Event, agencies byDirectory: [String: String]) {
         switch event {
         case .fileReady(let directory, let name):
-            guard let agency = byDirectory[directory], !settler.isPending(directory + "/" + name), !settler.isStuck(directory + "/" + name) else { return }
+            guard let agency = byDirectory[directory], !isTaken(directory + "/" + name) else { return }
             candidates.withLock { $0.add(Candidate(agency: agency, directory: directory, name: name)) }
         case .overflow:
             state.withLock { $0.rescanRequested = true }
@@ -162,6 +163,7 @@ public final class FolderIntake: Service, Sendable {
 
     /// Takes batches until shutdown or until the folders must be watched again.
     private func loop() async {
+        var committing: (task: Task<Bool, Never>, batch: [Candidate])?
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             heartbeat.withLock { $0 = .now }
             let settings = live.current.configuration.intake
@@ -178,17 +180,50 @@ public final class FolderIntake: Service, Sendable {
             }
             let batch = candidates.withLock { $0.take(settings.batchMaxFiles) }
             if batch.isEmpty {
+                if let previous = committing {
+                    await finish(previous, settings: settings)
+                    committing = nil
+                    continue
+                }
                 let nextScan = state.withLock { $0.lastScan.map { $0 + settings.rescanInterval - ContinuousClock.now } }
                 await wake.wait(timeout: max(nextScan ?? settings.rescanInterval, .milliseconds(10)))
                 continue
             }
-            let done = await process(batch, settings: settings)
-            if !done {
-                // Paused (disk full, store busy): put the batch back and wait before trying again.
+            // Read and validate this batch while the previous one commits (on the store's writer).
+            markInProgress(batch, true)
+            guard let prepared = prepare(batch, settings: settings) else {
+                markInProgress(batch, false)
                 candidates.withLock { queue in batch.forEach { queue.add($0) } }
                 try? await Task.sleep(for: settings.pauseRetryInterval)
+                continue
+            }
+            if let previous = committing { await finish(previous, settings: settings) }
+            committing = (Task { await self.commitPrepared(prepared) }, batch)
+        }
+        if let previous = committing { await finish(previous, settings: live.current.configuration.intake) }
+    }
+
+    /// Waits for a batch's commit; a batch that must be retried (disk full, store busy) goes back.
+    private func finish(_ committing: (task: Task<Bool, Never>, batch: [Candidate]), settings: IntakeSettings) async {
+        let done = await committing.task.value
+        markInProgress(committing.batch, false)
+        if !done {
+            candidates.withLock { queue in committing.batch.forEach { queue.add($0) } }
+            try? await Task.sleep(for: settings.pauseRetryInterval)
+        }
+    }
+
+    /// Paths taken for a batch not yet committed: a rescan meanwhile must not offer them again.
+    private func markInProgress(_ batch: [Candidate], _ taken: Bool) {
+        inProgress.withLock { set in
+            for candidate in batch {
+                if taken { set.insert(candidate.directory + "/" + candidate.name) } else { set.remove(candidate.directory + "/" + candidate.name) }
             }
         }
+    }
+
+    private func isTaken(_ path: String) -> Bool {
+        inProgress.withLock { $0.contains(path) } || settler.isPending(path) || settler.isStuck(path)
     }
 
     /// Lists every inbound folder and queues what is ready.
@@ -210,7 +245,7 @@ public final class FolderIntake: Service, Sendable {
                     continue
                 }
                 let path = agency.inboundDirectory + "/" + entry.name
-                if settler.isPending(path) || settler.isStuck(path) { continue }
+                if isTaken(path) { continue }
                 candidates.withLock { $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }
                 found += 1
             }
@@ -219,13 +254,23 @@ public final class FolderIntake: Service, Sendable {
         if found > 0 { wake.signal() }
     }
 
-    /// One batch. Returns false when it must be retried later (nothing was changed on disk).
-    private func process(_ batch: [Candidate], settings: IntakeSettings) async -> Bool {
+    /// A batch read, validated and routed, ready to commit.
+    struct PreparedBatch: Sendable {
+        var configuration: RouterConfiguration
+        var records: [IntakeRecord]
+        var taken: [Candidate]
+        var identities: [FileIdentity?]
+        var started: ContinuousClock.Instant
+        var prepared: ContinuousClock.Instant
+    }
+
+    /// Reads, validates and routes a batch; nil when intake must pause (disk space).
+    private func prepare(_ batch: [Candidate], settings: IntakeSettings) -> PreparedBatch? {
         let snapshot = live.current
         let configuration = snapshot.configuration
         if let reason = lowDiskSpace(configuration) {
             setPaused(reason)
-            return false
+            return nil
         }
         let preparer = ReferralPreparer(schema: configuration.schema, router: snapshot.router)
         let started = ContinuousClock.now
@@ -258,9 +303,16 @@ public final class FolderIntake: Service, Sendable {
                 }
             }
         }
-        guard !records.isEmpty else { return true }
+        return PreparedBatch(configuration: configuration, records: records, taken: taken, identities: identities,
+                             started: started, prepared: .now)
+    }
 
-        let prepared = ContinuousClock.now
+    /// Commits a prepared batch, then hands its sources to the settler and its deliveries to their
+    /// workers. Returns false when it must be retried later (nothing was changed on disk).
+    private func commitPrepared(_ batch: PreparedBatch) async -> Bool {
+        let (configuration, records, taken, identities, started, prepared) =
+            (batch.configuration, batch.records, batch.taken, batch.identities, batch.started, batch.prepared)
+        guard !records.isEmpty else { return true }
         let results: [IntakeCommitResult]
         do {
             results = try await store.commitIntake(records)
