@@ -22,9 +22,10 @@ extension SQLiteReferralStore {
     public func loadDelivery(id: Int64) async throws(StoreError) -> OutboundDelivery? {
         try await read { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT d.id, d.referral, d.destination, d.rule, d.payload, d.content_type, d.idempotency_key, d.attempts,
+                SELECT d.id, d.referral, d.destination, d.rule, p.payload, d.content_type, d.idempotency_key, d.attempts,
                        d.priority, d.remote_reference, d.state, r.referral_id, r.agency, r.received_at
-                FROM delivery d JOIN referral r ON r.id = d.referral WHERE d.id = ?
+                FROM delivery d JOIN referral r ON r.id = d.referral LEFT JOIN delivery_payload p ON p.delivery = d.id
+                WHERE d.id = ?
                 """), arguments: [id]) else { return nil }
             let state: String = row["state"]
             guard state == "pending" else { return nil }

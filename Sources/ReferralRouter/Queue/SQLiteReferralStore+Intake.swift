@@ -116,16 +116,19 @@ extension SQLiteReferralStore {
         var scheduled: [ScheduledDelivery] = []
         let insertDelivery = try db.cachedStatement(sql: """
             INSERT INTO delivery (referral, destination, partner_type, rule, basis, priority, format, content_type,
-                                  idempotency_key, payload, state, attempts, next_attempt_at, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                                  idempotency_key, state, attempts, next_attempt_at, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
             """)
+        let insertPayload = try db.cachedStatement(sql: "INSERT INTO delivery_payload (delivery, payload) VALUES (?, ?)")
         for delivery in decision.deliveries {
             try insertDelivery.execute(arguments: [
                 rowID, delivery.destination, delivery.partnerType.rawValue, delivery.rule, delivery.basis,
                 decision.priority.rawValue, delivery.format.rawValue, delivery.contentType, delivery.idempotencyKey,
-                Data(delivery.payload), record.receivedAt.millisecondsSinceEpoch, record.receivedAt.millisecondsSinceEpoch,
+                record.receivedAt.millisecondsSinceEpoch, record.receivedAt.millisecondsSinceEpoch,
             ])
-            scheduled.append(ScheduledDelivery(id: db.lastInsertedRowID, destination: delivery.destination, priority: decision.priority,
+            let deliveryID = db.lastInsertedRowID
+            try insertPayload.execute(arguments: [deliveryID, Data(delivery.payload)])
+            scheduled.append(ScheduledDelivery(id: deliveryID, destination: delivery.destination, priority: decision.priority,
                                                attempts: 0, nextAttemptAt: record.receivedAt, acceptedAt: record.receivedAt))
         }
         try appendAudit(AuditEvent.intake(record), chain: chain, db: db)

@@ -84,6 +84,7 @@ enum StoreMigrations {
         migrator.registerMigration(MESHStoreMigration.name, migrate: MESHStoreMigration.migrate)
         migrator.registerMigration(MESHStoreMigration.rejectedExemptName, migrate: MESHStoreMigration.exemptRejected)
         migrator.registerMigration(ResubmissionMigration.name, migrate: ResubmissionMigration.migrate)
+        migrator.registerMigration(PayloadTableMigration.name, migrate: PayloadTableMigration.migrate)
         return migrator
     }
 }

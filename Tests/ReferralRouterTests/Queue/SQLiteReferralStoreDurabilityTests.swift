@@ -73,9 +73,9 @@ struct SQLiteReferralStoreDurabilityTests {
             await #expect(throws: DatabaseError.self) {
                 try await fixture.execute("""
                     INSERT INTO delivery (referral, destination, partner_type, rule, basis, priority, format, content_type,
-                                          idempotency_key, payload, state, next_attempt_at, created_at)
+                                          idempotency_key, state, next_attempt_at, created_at)
                     SELECT referral, destination, partner_type, rule, basis, priority, format, content_type,
-                           idempotency_key || '-2', payload, 'pending', next_attempt_at, created_at FROM delivery
+                           idempotency_key || '-2', 'pending', next_attempt_at, created_at FROM delivery
                     """)
             }
         }

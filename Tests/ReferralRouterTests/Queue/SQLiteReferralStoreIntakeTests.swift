@@ -39,7 +39,10 @@ struct SQLiteReferralStoreIntakeTests {
                               [stored.rowID]) == 2)
             #expect(try count(fixture, "SELECT COUNT(*) FROM referral WHERE document = ?", [Data(record.document)]) == 1)
             for planned in record.decision.deliveries {
-                #expect(try count(fixture, "SELECT COUNT(*) FROM delivery WHERE destination = ? AND payload = ? AND idempotency_key = ?",
+                #expect(try count(fixture, """
+                    SELECT COUNT(*) FROM delivery d JOIN delivery_payload p ON p.delivery = d.id
+                    WHERE d.destination = ? AND p.payload = ? AND d.idempotency_key = ?
+                    """,
                                   [planned.destination, Data(planned.payload), planned.idempotencyKey]) == 1)
             }
             // One event for the decision (with why the other partner types were not sent to), then
