@@ -21,6 +21,9 @@ public struct IntakeSettings: Sendable, Hashable {
 /// `[receipts]`: what the sending agency is told.
 public struct ReceiptSettings: Sendable, Hashable {
     public var enabled: Bool = true
+    /// After a referral's state changes, wait this long before writing its receipt, so changes close
+    /// together (accepted, then delivered a moment later) become one write.
+    public var coalesce: Duration = .milliseconds(200)
     public init() {}
 }
 

@@ -78,6 +78,7 @@ extension RouterConfiguration {
         var receipts = ReceiptSettings()
         if let table = root.table("receipts") {
             receipts.enabled = table.bool("enabled", default: true)
+            receipts.coalesce = table.seconds("coalesce_milliseconds", default: 200, range: 0...10_000) / 1000
             table.finish()
         }
         var audit = AuditSettings()

@@ -47,7 +47,7 @@ public enum Daemon {
         let live = LiveConfiguration(configuration: configuration, secrets: secrets)
         let fatal = FatalErrorLatch()
         let receipts = ReceiptWriter(store: store, agencies: configuration.agencies, enabled: configuration.receipts.enabled,
-                                     logger: logger, onFatal: { fatal.raise($0) })
+                                     logger: logger, coalesce: configuration.receipts.coalesce, onFatal: { fatal.raise($0) })
         let delivery: DeliveryService
         do {
             delivery = try DeliveryService(configuration: configuration, secrets: secrets, store: store, receipts: receipts,

@@ -19,16 +19,18 @@ public final class ReceiptWriter: Service, Sendable {
     private let logger: Logger
     private let enabled: Bool
     private let retryInterval: Duration
+    private let coalesce: Duration
     /// Raised when writing fails in a way that must stop the daemon (a failed fsync).
     private let onFatal: @Sendable (SystemError) -> Void
 
     public init(store: any ReferralStore, agencies: [AgencyConfiguration], enabled: Bool, logger: Logger,
-                retryInterval: Duration = .seconds(5), onFatal: @escaping @Sendable (SystemError) -> Void) {
+                retryInterval: Duration = .seconds(5), coalesce: Duration = .zero, onFatal: @escaping @Sendable (SystemError) -> Void) {
         self.store = store
         self.directories = Mutex(Dictionary(agencies.map { ($0.id, $0.receiptsDirectory) }, uniquingKeysWith: { first, _ in first }))
         self.enabled = enabled
         self.logger = logger
         self.retryInterval = retryInterval
+        self.coalesce = coalesce
         self.onFatal = onFatal
     }
 
@@ -55,6 +57,8 @@ public final class ReceiptWriter: Service, Sendable {
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 // With receipts still failing (a broken folder), try again after retryInterval.
                 await wake.wait(timeout: backlog > 0 ? retryInterval : nil)
+                // Let changes that come close together (accepted, then delivered) become one write.
+                if coalesce > .zero, !Task.isShuttingDownGracefully { try? await Task.sleep(for: coalesce) }
                 await flush()
             }
         } onGracefulShutdown: { [wake] in
