@@ -4,8 +4,9 @@ public struct IntakeSettings: Sendable, Hashable {
     public var maxFileBytes: Int = 1 << 20
     /// Deepest nesting of arrays/objects accepted in a referral.
     public var maxJSONDepth: Int = 32
-    /// At most this many files are committed in one transaction.
-    public var batchMaxFiles: Int = 256
+    /// At most this many files are committed in one transaction. Throughput barely changes above
+    /// ~100 (the benchmark: 64, 128, 256 and 1024 within 10%); memory grows with it.
+    public var batchMaxFiles: Int = 128
     /// A full rescan of every inbound folder runs this often as a safety net behind inotify.
     public var rescanInterval: Duration = .seconds(60)
     /// Below this much free space in the state or spool file system, intake pauses (files stay put).

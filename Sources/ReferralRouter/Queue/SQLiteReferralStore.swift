@@ -20,6 +20,9 @@ public final class SQLiteReferralStore: ReferralStore {
         self.chain = AuditChain(key: auditKey)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        // Readers: delivery loads, receipt snapshots and status. Each connection keeps its own page
+        // cache, so a few are enough and keep the daemon's memory small.
+        configuration.maximumReaderCount = 3
         do {
             // Created 0600 before SQLite opens it: the -wal and -shm files copy the database's mode.
             if !FileManager.default.fileExists(atPath: path),
