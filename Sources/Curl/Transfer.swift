@@ -62,6 +62,10 @@ final class Transfer {
         options.set(CURLOPT_ERRORBUFFER, pointer: UnsafeRawPointer(errorBuffer))
         options.set(CURLOPT_CURLU, pointer: UnsafeRawPointer(url.handle))
         options.set(CURLOPT_NOSIGNAL, 1)
+        // Referral bodies are a few KB: 16 KB buffers (libcurl's upload default is 64 KB) keep the
+        // memory of many concurrent transfers small.
+        options.set(CURLOPT_UPLOAD_BUFFERSIZE, 16 * 1024)
+        options.set(CURLOPT_BUFFERSIZE, 16 * 1024)
         options.setShare(share)
         // Security: https only, also for redirects, which are never followed anyway.
         options.set(CURLOPT_PROTOCOLS_STR, "https")

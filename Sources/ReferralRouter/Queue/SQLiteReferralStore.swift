@@ -23,6 +23,11 @@ public final class SQLiteReferralStore: ReferralStore {
         // Readers: delivery loads, receipt snapshots and status. Each connection keeps its own page
         // cache, so a few are enough and keep the daemon's memory small.
         configuration.maximumReaderCount = 3
+        configuration.prepareDatabase { db in
+            // 1 MB of page cache per connection (SQLite's default is 2 MB): the working set is the
+            // newest rows, and the file system cache holds the rest.
+            try db.execute(sql: "PRAGMA cache_size = -1024")
+        }
         do {
             // Created 0600 before SQLite opens it: the -wal and -shm files copy the database's mode.
             if !FileManager.default.fileExists(atPath: path),
