@@ -62,10 +62,9 @@ final class Transfer {
         options.set(CURLOPT_ERRORBUFFER, pointer: UnsafeRawPointer(errorBuffer))
         options.set(CURLOPT_CURLU, pointer: UnsafeRawPointer(url.handle))
         options.set(CURLOPT_NOSIGNAL, 1)
-        // Referral bodies are a few KB: 16 KB buffers (libcurl's upload default is 64 KB) keep the
-        // memory of many concurrent transfers small.
+        // Referral bodies are a few KB: a 16 KB upload buffer (libcurl's default is 64 KB) keeps the
+        // memory of many concurrent transfers small. (The download buffer is 16 KB by default.)
         options.set(CURLOPT_UPLOAD_BUFFERSIZE, 16 * 1024)
-        options.set(CURLOPT_BUFFERSIZE, 16 * 1024)
         options.setShare(share)
         // Security: https only, also for redirects, which are never followed anyway.
         options.set(CURLOPT_PROTOCOLS_STR, "https")
