@@ -52,8 +52,9 @@ struct ServiceTree {
         }
         try write(accounts, to: root + "/sysusers.d/test-agency-accounts.conf")
 
-        // The binary under test, where the unit runs it.
-        try manager.createSymbolicLink(atPath: root + "/bin/referral-router", withDestinationPath: RouterProcess.binary)
+        // The binary under test, where the unit runs it: a copy, not a link, because the namespace
+        // replaces /tmp (where a clone, and so the build, may live).
+        try manager.copyItem(atPath: RouterProcess.binary, toPath: root + "/bin/referral-router")
 
         // Configuration in /etc/referral-router; the audit key through LoadCredential=.
         let configuration = root + "/etc-overlay/referral-router"
