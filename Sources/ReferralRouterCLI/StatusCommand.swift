@@ -57,7 +57,7 @@ struct StatusCommand: AsyncParsableCommand {
         } else {
             print(StatusReport.render(store: store, runtime: fresh ? runtime : nil))
         }
-        let alerts = (fresh ? (runtime?.alerts.count ?? 0) + (runtime.map(StatusReport.certificateAlerts)?.count ?? 0) : 0) + (store.dead > 0 ? 1 : 0)
+        let alerts = (fresh ? (runtime?.alerts.count ?? 0) : 0) + (store.dead > 0 ? 1 : 0)
         if !fresh || alerts > 0 { throw ExitCode(CheckExit.invalid) }
     }
 }
@@ -82,17 +82,13 @@ enum StatusReport {
         for agency in store.agencies {
             lines.append("Agency \(agency.agency): \(agency.received) received, last \(agency.lastReceivedAt?.rfc3339 ?? "never").")
         }
-        for alert in (runtime?.alerts ?? []) + (runtime.map(certificateAlerts) ?? []) { lines.append("ALERT: \(alert)") }
+        // status.json's alerts already include expiring certificates.
+        for alert in runtime?.alerts ?? [] { lines.append("ALERT: \(alert)") }
         if runtime == nil, store.dead > 0 { lines.append("ALERT: \(store.dead) dead-lettered deliveries need an operator") }
         return lines.joined(separator: "\n")
     }
 
     /// Partners whose certificate expires within their `certificate_expiry_warning_days`.
-    static func certificateAlerts(_ runtime: RuntimeStatus) -> [String] {
-        runtime.destinations.filter(\.certificateExpiresSoon).map { destination in
-            "destination \(destination.destination): the partner's certificate expires \(destination.certificateNotAfter.map { "on \($0.rfc3339)" } ?? "soon"); ask the partner to renew it"
-        }
-    }
 
     /// What an operator must notice on a destination's line: a paused partner, a certificate about to expire.
     private static func flags(_ destination: DestinationSnapshot) -> String {

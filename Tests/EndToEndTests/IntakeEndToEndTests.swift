@@ -110,6 +110,24 @@ struct IntakeEndToEndTests {
         #expect(await router.stop() == 0)
     }
 
+    @Test func aRejectedReferralCorrectedAndResentTakesOverItsReceipt() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-resubmit-rejected")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls)
+        let router = try await sandbox.startRouter()
+        let id = UUID().uuidString.lowercased()
+        let valid = try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id)
+        let broken = String(decoding: valid, as: UTF8.self).replacingOccurrences(of: "\"safeguarding\"", with: "\"safe-guarding\"")
+        try dropFile(Array(broken.utf8), named: "broken.json", into: sandbox.inbound("health-visiting"))
+        let receipt = sandbox.receipts("health-visiting") + "/\(id).json"
+        #expect(await waitUntil { readJSONObject(receipt)?["status"] as? String == "REJECTED" })
+        try dropFile(valid, named: "fixed.json", into: sandbox.inbound("health-visiting"))
+        #expect(await waitUntil { readJSONObject(receipt)?["status"] as? String == "ACCEPTED" }, "the corrected version takes over the receipt")
+        #expect(await router.stop() == 0)
+    }
+
     @Test func aRejectedFileThatCannotBeMovedIsRecordedOnceNotAtEveryRescan() async throws {
         let sandbox = try RouterSandbox(prefix: "e2e-stuck")
         defer { sandbox.remove() }

@@ -257,7 +257,8 @@ extension RouterConfiguration {
     private static func readHTTPS(_ table: ConfigTable, tls: TLSSettings) -> DestinationTransport? {
         let bearer = table.secretReference("bearer_token")
         let proxy = table.string("proxy")
-        if let proxy, let scheme = proxy.range(of: "://"), proxy[scheme.upperBound...].prefix(while: { $0 != "/" }).contains("@") {
+        let proxyAuthority = proxy.map { text in (text.range(of: "://").map { text[$0.upperBound...] } ?? text[...]).prefix(while: { $0 != "/" }) }
+        if proxyAuthority?.contains("@") == true {
             table.problem("proxy", "must not carry credentials (user:password@): keep secrets out of configuration files")
         }
         guard let url = table.requiredString("url") else { return nil }

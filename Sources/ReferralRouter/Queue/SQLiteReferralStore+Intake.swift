@@ -83,15 +83,19 @@ extension SQLiteReferralStore {
                                             line: nil, column: nil, schemaLocation: nil)
                 record.issues.append(issue)
                 conflict = issue
-            } else {
-                // A corrected resubmission of a referral that was returned, needed consent or was only
-                // forwarded by the safety net: it supersedes the earlier one and takes over its receipt.
-                for row in earlier where (row["agency"] as String) == record.agency && (row["receipt_name"] as String) == "\(record.referralId).json" {
-                    let earlierHash = Digest.hex(((row["content_sha256"] as Data?).map { [UInt8]($0) } ?? []).prefix(6))
-                    try db.execute(sql: "UPDATE referral SET receipt_name = ? WHERE id = ?",
-                                   arguments: ["\(record.referralId)-superseded-\(earlierHash).json", row["id"] as Int64])
-                }
             }
+        }
+        // The newest version of a referral that was not accepted (rejected, returned, needed consent or
+        // only forwarded by the safety net) takes over its <referralId>.json receipt; the earlier row's
+        // receipt is renamed. An accepted referral keeps its receipt.
+        if record.referralIdFromDocument, conflict == nil {
+            // (Only when the new name is free; otherwise the new version gets a fallback name below.)
+            try db.execute(sql: """
+                UPDATE referral AS r SET receipt_name = r.referral_id || '-superseded-' || r.id || '.json'
+                WHERE r.agency = ? AND r.receipt_name = ? AND r.receipt_code != 'ACCEPTED'
+                  AND NOT EXISTS (SELECT 1 FROM referral AS o
+                                  WHERE o.agency = r.agency AND o.receipt_name = r.referral_id || '-superseded-' || r.id || '.json')
+                """, arguments: [record.agency, "\(record.referralId).json"])
         }
 
         let receiptName = try uniqueReceiptName(for: record, db: db)

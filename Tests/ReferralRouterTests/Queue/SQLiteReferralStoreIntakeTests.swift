@@ -245,7 +245,11 @@ struct SQLiteReferralStoreIntakeTests {
             let stored = try #require(second.first?.stored)
             #expect(stored.receipt == .accepted)
             #expect(stored.deliveries.count == 1)
-            #expect(stored.receiptName != "ref-0001.json")
+            // The corrected version takes over the receipt the agency watches; the rejected one is renamed.
+            #expect(stored.receiptName == "ref-0001.json")
+            let earlier = try #require(results.first?.stored)
+            #expect(try count(fixture, "SELECT COUNT(*) FROM referral WHERE id = ? AND receipt_name = ?",
+                              [earlier.rowID, "ref-0001-superseded-\(earlier.rowID).json"]) == 1)
         }
     }
 
@@ -259,7 +263,8 @@ struct SQLiteReferralStoreIntakeTests {
             let resent = try #require(second.first?.stored)
             #expect(resent.receipt == .accepted)
             #expect(resent.rowID != original.rowID)
-            #expect(resent.receiptName != original.receiptName)
+            #expect(resent.receiptName == "ref-0001.json", "the newest version holds <id>.json")
+            #expect(try count(fixture, "SELECT COUNT(DISTINCT receipt_name) FROM referral") == 2)
             #expect(resent.deliveries.count == 1)
             #expect(try count(fixture, "SELECT COUNT(*) FROM duplicate") == 0)
             #expect(try count(fixture, "SELECT COUNT(*) FROM referral") == 2)
@@ -268,39 +273,38 @@ struct SQLiteReferralStoreIntakeTests {
 
     @Test func receiptNamesAreUniquePerAgencyAcrossRepeatedResends() async throws {
         try await withTemporaryStore { fixture in
-            var names: [String] = []
+            var rows: [Int64] = []
             for _ in 0..<4 {
                 let results = try await fixture.store.commitIntake([Factory.record(receipt: .rejected)])
-                names.append(try #require(results.first?.stored).receiptName)
+                let stored = try #require(results.first?.stored)
+                #expect(stored.receiptName == "ref-0001.json", "each resend holds <id>.json")
+                rows.append(stored.rowID)
             }
-            #expect(Set(names).count == 4)
-            #expect(names[0] == "ref-0001.json")
-            let suffix = Digest.hex(Digest.sha256(Factory.document()).prefix(6))
-            #expect(names[1] == "ref-0001-\(suffix).json")
-            #expect(names.allSatisfy { $0.hasPrefix("ref-0001") && $0.hasSuffix(".json") })
+            #expect(try count(fixture, "SELECT COUNT(DISTINCT receipt_name) FROM referral") == 4)
+            for row in rows.dropLast() {
+                #expect(try count(fixture, "SELECT COUNT(*) FROM referral WHERE id = ? AND receipt_name = ?",
+                                  [row, "ref-0001-superseded-\(row).json"]) == 1)
+            }
         }
     }
 
-    /// Past `<id>.json` and `<id>-<hash12>.json` (both taken by earlier rejected copies of the same
-    /// bytes) a further name is needed; it must not be one another referral already has.
+    /// A referralId that looks like another's fallback receipt name never collides with it.
     @Test func receiptNamesStayUniqueWhenAnotherReferralIdLooksLikeAFallbackName() async throws {
         try await withTemporaryStore { fixture in
-            let suffix = Digest.hex(Digest.sha256(Factory.document()).prefix(6))
-            _ = try await fixture.store.commitIntake([Factory.record(receipt: .rejected)])   // ref-0001.json
-            _ = try await fixture.store.commitIntake([Factory.record(receipt: .rejected)])   // ref-0001-<suffix>.json
-            var names = ["ref-0001.json", "ref-0001-\(suffix).json"]
-            for number in 1...3 {
-                let lookalike = "ref-0001-\(suffix)-\(number)"
+            _ = try await fixture.store.commitIntake([Factory.record(receipt: .rejected)])
+            _ = try await fixture.store.commitIntake([Factory.record(receipt: .rejected)])
+            for row in 1...3 {
+                let lookalike = "ref-0001-superseded-\(row)"
                 let stored = try #require(try await fixture.store.commitIntake([Factory.record(referralId: lookalike)]).first?.stored)
-                names.append(stored.receiptName)
+                #expect(stored.receiptName.hasPrefix(lookalike))
             }
-            // The same bytes again, now accepted (rejected copies are not duplicates): it needs a third name.
             let results = try await fixture.store.commitIntake([Factory.record()])
             let stored = try #require(results.first?.stored)
             #expect(stored.receipt == .accepted)
             #expect(stored.deliveries.count == 1)
-            #expect(!names.contains(stored.receiptName), "\(stored.receiptName) was already taken")
-            #expect(stored.receiptName.hasPrefix("ref-0001"))
+            // The rejected copy's superseded name is taken by a lookalike: it keeps <id>.json and the new
+            // version gets a fallback name rather than a collision.
+            #expect(stored.receiptName.hasPrefix("ref-0001-"))
             #expect(try count(fixture, "SELECT COUNT(DISTINCT receipt_name) FROM referral") == 6)
         }
     }
