@@ -91,9 +91,12 @@ extension TransportFailure {
 
 extension TLSConfiguration {
     init(_ settings: TLSSettings, secrets: ResolvedSecrets) {
+        self.init(settings, clientKeyPassphrase: settings.clientKeyPassphrase.flatMap { secrets[$0] })
+    }
+
+    init(_ settings: TLSSettings, clientKeyPassphrase: Secret?) {
         self.init(caFile: settings.caFile, clientCertificateFile: settings.clientCertificate, clientKeyFile: settings.clientKey,
-                  clientKeyPassphrase: settings.clientKeyPassphrase.flatMap { secrets[$0] },
-                  pinnedPublicKeys: settings.pinnedPublicKeys,
+                  clientKeyPassphrase: clientKeyPassphrase, pinnedPublicKeys: settings.pinnedPublicKeys,
                   verification: settings.verification == .full ? .full : .skipForLoopbackOnly)
     }
 }

@@ -25,7 +25,6 @@ public final class MESHIntake: Service, Sendable {
     private let store: any ReferralStore
     private let delivery: DeliveryService
     private let receipts: ReceiptWriter
-    private let environment: [String: String]
     private let logger: Logger
     private let onFatal: @Sendable (any Error) -> Void
     private let client: HTTPClient
@@ -35,8 +34,6 @@ public final class MESHIntake: Service, Sendable {
 
     private struct State {
         var stopping = false
-        var generation: Int
-        var credentials: [String: MESHMailboxCredentials]
         var pollers: [MESHMailboxPoller.Owner: Running] = [:]
     }
 
@@ -47,11 +44,9 @@ public final class MESHIntake: Service, Sendable {
         var task: Task<Void, Never>
     }
 
-    /// Reads every mailbox's credentials now, so a missing secret stops start-up like any other.
+    /// Mailbox secrets come from the live configuration, whose secrets were all read before it took force.
     public init(live: LiveConfiguration, store: any ReferralStore, delivery: DeliveryService, receipts: ReceiptWriter,
                 environment: [String: String], logger: Logger, onFatal: @escaping @Sendable (any Error) -> Void) throws(ConfigurationError) {
-        let snapshot = live.current
-        let credentials = try MESHMailboxCredentials.resolve(snapshot.configuration, environment: environment)
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.maxConnectionsPerHost = 4
         clientConfiguration.maxTotalConnections = 16
@@ -64,11 +59,10 @@ public final class MESHIntake: Service, Sendable {
         self.store = store
         self.delivery = delivery
         self.receipts = receipts
-        self.environment = environment
         self.logger = logger
         self.onFatal = onFatal
         self.crashBeforeAcknowledgement = environment[Self.crashBeforeAcknowledgementVariable] == "1"
-        state = Mutex(State(generation: snapshot.generation, credentials: credentials))
+        state = Mutex(State())
     }
 
     public func run() async throws {
@@ -109,23 +103,11 @@ public final class MESHIntake: Service, Sendable {
     /// Starts, restarts and stops pollers to match the configuration in force.
     private func reconcile() {
         let snapshot = live.current
-        var credentials = state.withLock { $0.credentials }
-        if state.withLock({ $0.generation }) != snapshot.generation {
-            do {
-                credentials = try MESHMailboxCredentials.resolve(snapshot.configuration, environment: environment)
-            } catch {
-                for problem in error.problems {
-                    logger.error("MESH mailbox credentials cannot be read after the reload; the mailboxes keep their previous secrets: \(problem)",
-                                 metadata: [LogKey.code: "mesh_credentials"])
-                }
-            }
-            state.withLock { $0.generation = snapshot.generation; $0.credentials = credentials }
-        }
-        let wanted = Self.mailboxes(snapshot, agencyCredentials: credentials)
+        let wanted = Self.mailboxes(snapshot)
         let defaults = snapshot.configuration.deliveryDefaults
         state.withLock { state in
             for (key, running) in state.pollers where wanted[key].map({ $0.configuration != running.configuration || $0.credentials != running.credentials }) ?? true {
-                // Removed or changed (and its new credentials readable): finish the message in hand, stop.
+                // Removed or changed: finish the message in hand, stop.
                 running.poller.stop()
                 state.pollers[key] = nil
                 logger.notice("MESH mailbox poller stopped for a configuration change.",
@@ -147,9 +129,9 @@ public final class MESHIntake: Service, Sendable {
         var credentials: MESHMailboxCredentials
     }
 
-    /// Every agency mailbox whose secrets could be read, and, for reports, every MESH destination's
+    /// Every agency mailbox, and, for reports, every MESH destination's
     /// sending mailbox that no agency drains (once per server and mailbox), polled at the MESH rate.
-    static func mailboxes(_ snapshot: LiveConfiguration.Snapshot, agencyCredentials: [String: MESHMailboxCredentials]) -> [MESHMailboxPoller.Owner: Mailbox] {
+    static func mailboxes(_ snapshot: LiveConfiguration.Snapshot) -> [MESHMailboxPoller.Owner: Mailbox] {
         var result: [MESHMailboxPoller.Owner: Mailbox] = [:]
         var drained: Set<String> = []
         func key(_ url: String, _ mailbox: String) -> String {
@@ -158,17 +140,17 @@ public final class MESHIntake: Service, Sendable {
         for agency in snapshot.configuration.agencies {
             guard let mesh = agency.mesh else { continue }
             drained.insert(key(mesh.baseURL, mesh.mailbox))
-            guard let credentials = agencyCredentials[agency.id] else { continue }
+            guard let credentials = MESHMailboxCredentials(password: mesh.password, sharedKey: mesh.sharedKey,
+                                                           clientKeyPassphrase: mesh.tls.clientKeyPassphrase, in: snapshot.secrets) else { continue }
             result[.agency(agency.id)] = Mailbox(owner: .agency(agency.id), configuration: mesh, credentials: credentials)
         }
         for destination in snapshot.configuration.destinations {
             guard case .mesh(let endpoint) = destination.transport, drained.insert(key(endpoint.baseURL, endpoint.mailbox)).inserted,
-                  let password = snapshot.secrets[endpoint.password], let sharedKey = snapshot.secrets[endpoint.sharedKey] else { continue }
+                  let credentials = MESHMailboxCredentials(password: endpoint.password, sharedKey: endpoint.sharedKey,
+                                                           clientKeyPassphrase: endpoint.tls.clientKeyPassphrase, in: snapshot.secrets) else { continue }
             let configuration = MESHMailboxConfiguration(
                 baseURL: endpoint.baseURL, mailbox: endpoint.mailbox.uppercased(), password: endpoint.password, sharedKey: endpoint.sharedKey,
                 tls: endpoint.tls, acceptedWorkflowIDs: [], unacceptedWorkflow: .leave, receipts: .folder)
-            let credentials = MESHMailboxCredentials(password: password, sharedKey: sharedKey,
-                                                     clientKeyPassphrase: endpoint.tls.clientKeyPassphrase.flatMap { snapshot.secrets[$0] })
             result[.destination(destination.id)] = Mailbox(owner: .destination(destination.id), configuration: configuration, credentials: credentials)
         }
         return result
