@@ -20,7 +20,6 @@ public final class DeliveryService: Service, Sendable {
     private let newWorkers: AsyncStream<DestinationWorker>
     private let newWorkersContinuation: AsyncStream<DestinationWorker>.Continuation
     private let onFatal: @Sendable (StoreError) -> Void
-    private let resumed = Mutex(false)
     /// Set when `run` starts reading the pending deliveries. A worker made after that (a reload adding
     /// a destination) reads its own: any queued for it at start found no worker and were left in the store.
     private let pendingRead = Mutex(false)
@@ -127,16 +126,12 @@ public final class DeliveryService: Service, Sendable {
         return result.sorted { $0.destination < $1.destination }
     }
 
-    /// True once every pending delivery from before start-up has been handed to a worker.
-    public var hasResumedPending: Bool { resumed.withLock { $0 } }
-
     public func run() async throws {
         // Before reading, so a reload adding a destination meanwhile reads for itself (duplicates are ignored).
         pendingRead.withLock { $0 = true }
         do {
             let pending = try await store.pendingDeliveries()
             enqueue(pending)
-            resumed.withLock { $0 = true }
             if !pending.isEmpty {
                 logger.info("Resumed pending deliveries.", metadata: [LogKey.count: .stringConvertible(pending.count), LogKey.stage: "delivery"])
             }
