@@ -166,17 +166,21 @@ public final class FolderIntake: Service, Sendable {
         var committing: (task: Task<Bool, Never>, batch: [Candidate])?
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             heartbeat.withLock { $0 = .now }
-            let settings = live.current.configuration.intake
+            let configuration = live.current.configuration
+            let settings = configuration.intake
             let (rescan, rewatch) = state.withLock { state -> (Bool, Bool) in
                 let due = state.rescanRequested || state.lastScan.map { ContinuousClock.now - $0 >= settings.rescanInterval } ?? true
                 return (due, state.rewatchRequested)
             }
             if rewatch { return }
             if rescan { scan() }
-            let agencyOfDirectory = Dictionary(live.current.configuration.agencies.map { ($0.inboundDirectory, $0.id) }, uniquingKeysWith: { first, _ in first })
-            for fate in replacedSources.take() {
-                guard let agency = agencyOfDirectory[fate.directory] else { continue }
-                candidates.withLock { $0.add(Candidate(agency: agency, directory: fate.directory, name: fate.name)) }
+            let replaced = replacedSources.take()
+            if !replaced.isEmpty {
+                let agencyOfDirectory = Dictionary(configuration.agencies.map { ($0.inboundDirectory, $0.id) }, uniquingKeysWith: { first, _ in first })
+                for fate in replaced {
+                    guard let agency = agencyOfDirectory[fate.directory] else { continue }
+                    candidates.withLock { $0.add(Candidate(agency: agency, directory: fate.directory, name: fate.name)) }
+                }
             }
             let batch = candidates.withLock { $0.take(settings.batchMaxFiles) }
             if batch.isEmpty {
