@@ -54,7 +54,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
-        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem"]),
+        .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl", "TestSupport"]),
         .testTarget(name: "ReferralRouterTests", dependencies: ["ReferralRouter", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ReferralRouterCLI", "TestSupport"]),

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import LinuxSystem
+import TestSupport
 
 @Suite("FileSystem listings and metadata")
 struct FileSystemListingTests {

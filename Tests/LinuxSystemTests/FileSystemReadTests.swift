@@ -2,6 +2,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import LinuxSystem
+import TestSupport
 
 @Suite("FileSystem.readRegularFile")
 struct FileSystemReadTests {

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import LinuxSystem
+import TestSupport
 
 @Suite("ServiceNotifier")
 struct ServiceNotifierTests {

@@ -9,10 +9,10 @@ import TestSupport
 /// JournalLogHandler against a real datagram socket: the entry journald would receive.
 struct JournalLogHandlerTests {
     /// A handler writing to a socket in a fresh temporary directory, and that socket.
-    private func journal() throws -> (handler: JournalLogHandler, socket: JournalSocket, directory: String) {
+    private func journal() throws -> (handler: JournalLogHandler, socket: BoundDatagramSocket, directory: String) {
         let directory = try TestPaths.makeTemporaryDirectory(prefix: "journal")
-        let socket = try JournalSocket(path: directory + "/socket")
-        let writer = try JournalWriter(socketPath: socket.path)
+        let socket = try BoundDatagramSocket(path: directory + "/socket")
+        let writer = try JournalWriter(socketPath: socket.address)
         return (JournalLogHandler(writer: writer, label: "referral-router", level: .debug), socket, directory)
     }
 
@@ -26,7 +26,7 @@ struct JournalLogHandlerTests {
         let logger = Logger(label: "referral-router") { _ in handler }
         logger.record(.delivered(referralId: "4cf9da92-a435-405a-a97c-92a0152e6dc5", destination: "la-front-door",
                                  attempt: 2, httpStatus: 202, latencyMilliseconds: 840))
-        let fields = try #require(socket.receiveEntry())
+        let fields = try #require(socket.receiveJournalEntry())
 
         #expect(fields.prefix(3).map(\.name) == ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"])
         #expect(value("MESSAGE", in: fields) == "Referral delivered. attempt=2 destination=la-front-door event=delivered http_status=202 latency_ms=840 outcome=delivered referral_id=4cf9da92-a435-405a-a97c-92a0152e6dc5")
@@ -60,7 +60,7 @@ struct JournalLogHandlerTests {
         ]
         for (event, id, priority) in events {
             logger.record(event)
-            let fields = try #require(socket.receiveEntry(), "no entry for \(event.name)")
+            let fields = try #require(socket.receiveJournalEntry(), "no entry for \(event.name)")
             #expect(value("MESSAGE_ID", in: fields) == id.id, "\(event.name)")
             #expect(value("PRIORITY", in: fields) == priority, "\(event.name)")
             #expect(value("EVENT", in: fields) == event.name)
@@ -80,7 +80,7 @@ struct JournalLogHandlerTests {
 
         let expected: [(MessageID?, String)] = [(.started, "5"), (.reloaded, "5"), (.reloadRefused, "3"), (.stopped, "5"), (.startRefused, "2"), (nil, "4")]
         for (id, priority) in expected {
-            let fields = try #require(socket.receiveEntry())
+            let fields = try #require(socket.receiveJournalEntry())
             #expect(value("MESSAGE_ID", in: fields) == id?.id)
             #expect(value("PRIORITY", in: fields) == priority)
         }
@@ -94,11 +94,11 @@ struct JournalLogHandlerTests {
         logger.record(.received(referralId: "r1", agency: "riverside-medical", outcome: .accepted, priority: .immediate, deliveries: 3))
         logger.info("Odd keys.", metadata: ["message": "x", "_private": "y", "9lives": "z", "mesh.mailbox": "m", "": "e"])
 
-        let received = try #require(socket.receiveEntry())
+        let received = try #require(socket.receiveJournalEntry())
         #expect(received.filter { $0.name == "PRIORITY" }.map(\.value) == ["6"])
         #expect(value("REFERRAL_PRIORITY", in: received) == "immediate")
 
-        let odd = try #require(socket.receiveEntry())
+        let odd = try #require(socket.receiveJournalEntry())
         #expect(odd.filter { $0.name == "MESSAGE" }.count == 1)
         #expect(value("REFERRAL_MESSAGE", in: odd) == "x")
         #expect(value("REFERRAL__PRIVATE", in: odd) == "y")
@@ -112,7 +112,7 @@ struct JournalLogHandlerTests {
         defer { TestPaths.removeDirectory(directory) }
         let logger = Logger(label: "referral-router") { _ in handler }
         logger.error("Reload refused; the previous configuration stays in force: router.toml:3: x", metadata: [LogKey.code: "reload_refused", "detail": "line one\nline two"])
-        let fields = try #require(socket.receiveEntry())
+        let fields = try #require(socket.receiveJournalEntry())
         #expect(value("DETAIL", in: fields) == "line one\nline two")
         #expect(value("MESSAGE", in: fields)?.hasSuffix("code=reload_refused detail=\"line one\nline two\"") == true)
     }

@@ -1,16 +1,18 @@
 import Glibc
-import LinuxSystem
+import Synchronization
 
 /// A real AF_UNIX datagram socket bound to a path (or an abstract "@name"), standing in for
-/// systemd's notify socket or journald's socket. Receives with a bounded wait.
-final class BoundDatagramSocket: Sendable {
-    let descriptor: Int32
-    let address: String
+/// systemd's notify socket or journald's socket. Receives with a bounded wait; closed by `close()`
+/// or when released.
+public final class BoundDatagramSocket: Sendable {
+    public let address: String
+    private let descriptor: Int32
+    private let closed = Mutex(false)
 
-    init(path: String) throws {
+    public init(path: String) throws {
         address = path
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw SystemError(call: "socket", errno: errno) }
+        guard descriptor >= 0 else { throw TestSupportError("socket: errno \(errno)") }
         var socketAddress = sockaddr_un()
         socketAddress.sun_family = sa_family_t(AF_UNIX)
         var bytes = Array(path.utf8)
@@ -27,12 +29,12 @@ final class BoundDatagramSocket: Sendable {
         guard result == 0 else {
             let code = errno
             Glibc.close(descriptor)
-            throw SystemError(call: "bind", errno: code, path: path)
+            throw TestSupportError("bind \(path): errno \(code)")
         }
     }
 
     /// One datagram and any descriptors passed with it, or nil after `timeoutMilliseconds`.
-    func receive(timeoutMilliseconds: Int32 = 5000, capacity: Int = 1 << 20) -> (bytes: [UInt8], descriptors: [Int32])? {
+    public func receive(timeoutMilliseconds: Int32 = 5000, capacity: Int = 1 << 20) -> (bytes: [UInt8], descriptors: [Int32])? {
         var descriptorToPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&descriptorToPoll, 1, timeoutMilliseconds) == 1 else { return nil }
         var payload = [UInt8](repeating: 0, count: capacity)
@@ -72,5 +74,15 @@ final class BoundDatagramSocket: Sendable {
         return (Array(payload[0..<count]), descriptors)
     }
 
-    func close() { Glibc.close(descriptor) }
+    /// The next datagram parsed as one journald entry, its fields in order.
+    public func receiveJournalEntry(timeoutMilliseconds: Int32 = 5000) -> [(name: String, value: String)]? {
+        receive(timeoutMilliseconds: timeoutMilliseconds).flatMap { parseJournalEntry($0.bytes) }
+    }
+
+    public func close() {
+        let wasOpen = closed.withLock { closed in defer { closed = true }; return !closed }
+        if wasOpen { Glibc.close(descriptor) }
+    }
+
+    deinit { close() }
 }
