@@ -15,7 +15,7 @@ public final class DeliveryService: Service, Sendable {
     private let receipts: ReceiptWriter
     private let client: HTTPClient
     private let logger: Logger
-    private let recorder: GroupCommit<DeliveryAttemptRecord>
+    private let storeCalls: DeliveryStoreCalls
     private let workers = Mutex<[String: DestinationWorker]>([:])
     private let newWorkers: AsyncStream<DestinationWorker>
     private let newWorkersContinuation: AsyncStream<DestinationWorker>.Continuation
@@ -45,7 +45,7 @@ public final class DeliveryService: Service, Sendable {
         } catch {
             throw ConfigurationError(problems: [ConfigurationProblem(file: "libcurl", line: nil, key: "", message: "cannot start the HTTPS client: \(error)")])
         }
-        recorder = GroupCommit { [store] attempts in try await store.recordAttempts(attempts) }
+        storeCalls = DeliveryStoreCalls(store: store)
         (newWorkers, newWorkersContinuation) = AsyncStream.makeStream()
         reconfigure(configuration, secrets: secrets)
     }
@@ -67,7 +67,7 @@ public final class DeliveryService: Service, Sendable {
                 Task { await existing.update(settings: destination.delivery, transport: transport) }
             } else {
                 let worker = DestinationWorker(destination: destination.id, settings: destination.delivery, transport: transport,
-                                               store: store, recorder: recorder, receipts: receipts, logger: logger, onFatal: onFatal)
+                                               store: store, storeCalls: storeCalls, receipts: receipts, logger: logger, onFatal: onFatal)
                 workers.withLock { $0[destination.id] = worker }
                 newWorkersContinuation.yield(worker)
                 if pendingRead.withLock({ $0 }) { resumePending(of: destination.id, into: worker) }

@@ -9,7 +9,7 @@ actor DestinationWorker {
     private var settings: DeliverySettings
     private var transport: any DeliveryTransport
     private let store: any ReferralStore
-    private let recorder: GroupCommit<DeliveryAttemptRecord>
+    private let storeCalls: DeliveryStoreCalls
     private let receipts: ReceiptWriter
     private let logger: Logger
     private let onFatal: @Sendable (StoreError) -> Void
@@ -34,13 +34,13 @@ actor DestinationWorker {
     private var sweepingExpired = false
 
     init(destination: String, settings: DeliverySettings, transport: any DeliveryTransport, store: any ReferralStore,
-         recorder: GroupCommit<DeliveryAttemptRecord>, receipts: ReceiptWriter, logger: Logger,
+         storeCalls: DeliveryStoreCalls, receipts: ReceiptWriter, logger: Logger,
          onFatal: @escaping @Sendable (StoreError) -> Void) {
         self.destination = destination
         self.settings = settings
         self.transport = transport
         self.store = store
-        self.recorder = recorder
+        self.storeCalls = storeCalls
         self.receipts = receipts
         self.onFatal = onFatal
         var logger = logger
@@ -140,20 +140,23 @@ actor DestinationWorker {
         defer { releaseSlot() }
         let delivery: OutboundDelivery
         do {
-            guard let loaded = try await store.loadDelivery(id: id) else {
+            switch try await storeCalls.load.submit(id) {
+            case .ready(let loaded):
+                delivery = loaded
+            case .notPending:
+                queue.forget(id: id)
+                wake.signal()
+                return
+            case .corrupt:
+                logger.error("A queued delivery cannot be read and is set aside.", metadata: [LogKey.code: "corrupt_record", "delivery_id": .stringConvertible(id)])
                 queue.forget(id: id)
                 wake.signal()
                 return
             }
-            delivery = loaded
         } catch {
-            if case .corruptRecord = error {
-                logger.error("A queued delivery cannot be read and is set aside.", metadata: [LogKey.code: "corrupt_record", "delivery_id": .stringConvertible(id)])
-                queue.forget(id: id)
-            } else {
-                if !error.isTransient { onFatal(error) }
-                queue.finish(id: id, priority: priority, retryAt: .now + settings.retryBase)
-            }
+            let storeError = (error as? StoreError) ?? .other(String(describing: error))
+            if !storeError.isTransient { onFatal(storeError) }
+            queue.finish(id: id, priority: priority, retryAt: .now + settings.retryBase)
             wake.signal()
             return
         }
@@ -235,7 +238,7 @@ actor DestinationWorker {
         }
 
         do {
-            try await recorder.submit(DeliveryAttemptRecord(
+            try await storeCalls.record.submit(DeliveryAttemptRecord(
                 deliveryID: id, referralRowID: delivery.referralRowID, referralId: delivery.referralId, agency: delivery.agency,
                 destination: destination, attempt: attempt, result: record, code: code, at: wallNow))
         } catch {
@@ -287,7 +290,7 @@ actor DestinationWorker {
                 let now = Timestamp.now()
                 let hours = settings.maxAge.seconds / 3600
                 let age = hours >= 1 ? "\(Int(hours)) hours" : "\(max(Int(settings.maxAge.seconds), 1)) seconds"
-                try await recorder.submit(DeliveryAttemptRecord(
+                try await storeCalls.record.submit(DeliveryAttemptRecord(
                     deliveryID: delivery.id, referralRowID: delivery.referralRowID, referralId: delivery.referralId, agency: delivery.agency,
                     destination: destination, attempt: delivery.attempts,
                     result: .deadLettered(reason: "not delivered within \(age); the destination was paused (partner failing or an operator needed), so it was not sent again", status: nil),

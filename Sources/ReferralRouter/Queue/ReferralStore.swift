@@ -79,6 +79,15 @@ public struct ScheduledDelivery: Sendable, Hashable {
     public var acceptedAt: Timestamp
 }
 
+/// What loading a queued delivery found.
+public enum DeliveryLoad: Sendable {
+    case ready(OutboundDelivery)
+    /// Delivered, dead-lettered or gone meanwhile: nothing to send.
+    case notPending
+    /// The record cannot be read (say, its payload is missing): set aside, never sent half-made.
+    case corrupt(String)
+}
+
 /// A delivery loaded for sending.
 public struct OutboundDelivery: Sendable {
     public var id: Int64
@@ -145,12 +154,14 @@ public protocol ReferralStore: Sendable {
     func commitIntake(_ records: [IntakeRecord]) async throws(StoreError) -> [IntakeCommitResult]
     /// Every pending delivery, lightly, for the scheduler at start-up.
     func pendingDeliveries() async throws(StoreError) -> [ScheduledDelivery]
-    func loadDelivery(id: Int64) async throws(StoreError) -> OutboundDelivery?
+    /// Loads deliveries for sending in one read, one result per id in order.
+    func loadDeliveries(ids: [Int64]) async throws(StoreError) -> [DeliveryLoad]
     /// Records attempts in one transaction, with their audit events.
     func recordAttempts(_ attempts: [DeliveryAttemptRecord]) async throws(StoreError)
     /// Stores a partner's reference for a delivery before its outcome is known (MESH message id).
     func recordRemoteReference(deliveryID: Int64, reference: String) async throws(StoreError)
-    func receiptSnapshot(referralRowID: Int64) async throws(StoreError) -> ReceiptSnapshot?
+    /// The receipts of these referrals in one read; a referral that does not exist is left out.
+    func receiptSnapshots(referralRowIDs: [Int64]) async throws(StoreError) -> [Int64: ReceiptSnapshot]
     func status() async throws(StoreError) -> StoreStatus
     /// Appends free-standing audit events (configuration loaded, alerts).
     func appendAudit(_ events: [AuditEvent]) async throws(StoreError)
@@ -180,6 +191,21 @@ public protocol ReferralStore: Sendable {
     func queueFinalMESHReceipts(agency: String, at: Timestamp) async throws(StoreError) -> Int
     func pendingMESHReceipts(agency: String, limit: Int) async throws(StoreError) -> [MESHPendingReceipt]
     func recordMESHReceiptAttempt(id: Int64, result: MESHReceiptAttemptResult, at: Timestamp) async throws(StoreError)
+}
+
+extension ReferralStore {
+    /// One delivery, or nil when it is no longer pending; a corrupt record throws `corruptRecord`.
+    public func loadDelivery(id: Int64) async throws(StoreError) -> OutboundDelivery? {
+        switch try await loadDeliveries(ids: [id]).first {
+        case .ready(let delivery): return delivery
+        case .notPending, nil: return nil
+        case .corrupt(let reason): throw .corruptRecord(reason)
+        }
+    }
+
+    public func receiptSnapshot(referralRowID: Int64) async throws(StoreError) -> ReceiptSnapshot? {
+        try await receiptSnapshots(referralRowIDs: [referralRowID])[referralRowID]
+    }
 }
 
 /// The state a receipt is rendered from.

@@ -19,25 +19,25 @@ extension SQLiteReferralStore {
         }
     }
 
-    public func loadDelivery(id: Int64) async throws(StoreError) -> OutboundDelivery? {
-        try await read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+    public func loadDeliveries(ids: [Int64]) async throws(StoreError) -> [DeliveryLoad] {
+        guard !ids.isEmpty else { return [] }
+        return try await read { db in
+            let statement = try db.cachedStatement(sql: """
                 SELECT d.id, d.referral, d.destination, d.rule, p.payload, d.content_type, d.idempotency_key, d.attempts,
                        d.priority, d.remote_reference, d.state, r.referral_id, r.agency, r.received_at
                 FROM delivery d JOIN referral r ON r.id = d.referral LEFT JOIN delivery_payload p ON p.delivery = d.id
                 WHERE d.id = ?
-                """), arguments: [id]) else { return nil }
-            let state: String = row["state"]
-            guard state == "pending" else { return nil }
-            guard let payload = row["payload"] as Data? else {
-                throw StoreError.corruptRecord("delivery \(id) has no payload")
+                """)
+            return try ids.map { id -> DeliveryLoad in
+                guard let row = try Row.fetchOne(statement, arguments: [id]), (row["state"] as String) == "pending" else { return .notPending }
+                guard let payload = row["payload"] as Data? else { return .corrupt("delivery \(id) has no payload") }
+                return .ready(OutboundDelivery(
+                    id: row["id"], referralRowID: row["referral"], referralId: row["referral_id"], agency: row["agency"],
+                    destination: row["destination"], rule: row["rule"], payload: [UInt8](payload), contentType: row["content_type"],
+                    idempotencyKey: row["idempotency_key"], attempts: row["attempts"],
+                    acceptedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]),
+                    priority: DeliveryPriority(rawValue: row["priority"]) ?? .routine, remoteReference: row["remote_reference"]))
             }
-            return OutboundDelivery(
-                id: row["id"], referralRowID: row["referral"], referralId: row["referral_id"], agency: row["agency"],
-                destination: row["destination"], rule: row["rule"], payload: [UInt8](payload), contentType: row["content_type"],
-                idempotencyKey: row["idempotency_key"], attempts: row["attempts"],
-                acceptedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]),
-                priority: DeliveryPriority(rawValue: row["priority"]) ?? .routine, remoteReference: row["remote_reference"])
         }
     }
 

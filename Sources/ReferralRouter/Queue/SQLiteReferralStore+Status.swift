@@ -3,29 +3,45 @@ import GRDB
 import JSONSchema
 
 extension SQLiteReferralStore {
-    public func receiptSnapshot(referralRowID: Int64) async throws(StoreError) -> ReceiptSnapshot? {
-        try await read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+    public func receiptSnapshots(referralRowIDs: [Int64]) async throws(StoreError) -> [Int64: ReceiptSnapshot] {
+        guard !referralRowIDs.isEmpty else { return [:] }
+        return try await read { db in
+            let referral = try db.cachedStatement(sql: """
                 SELECT referral_id, agency, receipt_name, source_name, received_at, receipt_code, reasons, issues, safety_net
                 FROM referral WHERE id = ?
-                """), arguments: [referralRowID]) else { return nil }
-            let destinations = try Row.fetchAll(db.cachedStatement(sql: """
+                """)
+            let deliveries = try db.cachedStatement(sql: """
                 SELECT destination, partner_type, state, attempts, last_error, last_status, delivered_at
                 FROM delivery WHERE referral = ? ORDER BY id
-                """), arguments: [referralRowID]).map { delivery in
-                ReceiptSnapshot.Destination(
-                    destination: delivery["destination"], partnerType: delivery["partner_type"], state: delivery["state"],
-                    attempts: delivery["attempts"], lastError: delivery["last_error"], lastStatus: delivery["last_status"],
-                    deliveredAt: (delivery["delivered_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+                """)
+            var snapshots: [Int64: ReceiptSnapshot] = [:]
+            for rowID in referralRowIDs {
+                guard let row = try Row.fetchOne(referral, arguments: [rowID]) else { continue }
+                let destinations = try Row.fetchAll(deliveries, arguments: [rowID]).map { delivery in
+                    ReceiptSnapshot.Destination(
+                        destination: delivery["destination"], partnerType: delivery["partner_type"], state: delivery["state"],
+                        attempts: delivery["attempts"], lastError: delivery["last_error"], lastStatus: delivery["last_status"],
+                        deliveredAt: (delivery["delivered_at"] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)))
+                }
+                snapshots[rowID] = ReceiptSnapshot(
+                    referralId: row["referral_id"], agency: row["agency"], receiptName: row["receipt_name"],
+                    sourceName: row["source_name"], receivedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]),
+                    receipt: ReceiptCode(rawValue: row["receipt_code"]) ?? .rejected, reasons: Self.strings(row["reasons"]),
+                    issues: Self.issues(row["issues"]), safetyNet: row["safety_net"], destinations: destinations)
             }
-            let reasons = (try? JSONDocument(parsing: row["reasons"] as String).root.arrayValue?.compactMap(\.stringValue)) ?? []
-            let issues = (try? JSONDocument(parsing: row["issues"] as String).root.arrayValue?.compactMap(ValidationIssue.init(json:))) ?? []
-            return ReceiptSnapshot(
-                referralId: row["referral_id"], agency: row["agency"], receiptName: row["receipt_name"],
-                sourceName: row["source_name"], receivedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]),
-                receipt: ReceiptCode(rawValue: row["receipt_code"]) ?? .rejected, reasons: reasons, issues: issues,
-                safetyNet: row["safety_net"], destinations: destinations)
+            return snapshots
         }
+    }
+
+    /// Stored JSON arrays; "[]" (every accepted referral) needs no parser.
+    private static func strings(_ text: String) -> [String] {
+        guard text != "[]" else { return [] }
+        return (try? JSONDocument(parsing: text).root.arrayValue?.compactMap(\.stringValue)) ?? []
+    }
+
+    private static func issues(_ text: String) -> [ValidationIssue] {
+        guard text != "[]" else { return [] }
+        return (try? JSONDocument(parsing: text).root.arrayValue?.compactMap(ValidationIssue.init(json:))) ?? []
     }
 
     public func status() async throws(StoreError) -> StoreStatus {

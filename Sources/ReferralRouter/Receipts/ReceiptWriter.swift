@@ -82,19 +82,33 @@ public final class ReceiptWriter: Service, Sendable {
             if batch.isEmpty { return }
             var files: [(path: String, bytes: [UInt8])] = []
             let now = Timestamp.now()
+            let snapshots: [Int64: ReceiptSnapshot]
+            do {
+                snapshots = try await store.receiptSnapshots(referralRowIDs: batch)
+            } catch {
+                failed.append(contentsOf: batch)
+                logger.warning("Receipt state could not be read; it will be retried.", metadata: [LogKey.code: .string("\(error)"), LogKey.stage: "receipts"])
+                return
+            }
+            // Each folder is made (or found broken) once per batch, not once per receipt.
+            var readyFolders: Set<String> = []
+            var brokenFolders: Set<String> = []
             for rowID in batch {
-                do {
-                    guard let snapshot = try await store.receiptSnapshot(referralRowID: rowID) else { continue }
-                    guard let folder = directories.withLock({ $0[snapshot.agency] }) else { continue }
-                    try FileSystem.createDirectory(folder, mode: 0o750)
-                    files.append((folder + "/" + snapshot.receiptName, Receipt.render(snapshot, updatedAt: now).serialized(pretty: true) + [0x0a]))
-                } catch let error as SystemError {
-                    failed.append(rowID)
-                    logger.warning("Receipt folder cannot be created; the receipt will be retried.", metadata: [LogKey.code: .string(error.call), LogKey.stage: "receipts"])
-                } catch {
-                    failed.append(rowID)
-                    logger.warning("Receipt state could not be read; it will be retried.", metadata: [LogKey.code: .string("\(error)"), LogKey.stage: "receipts"])
+                guard let snapshot = snapshots[rowID], let folder = directories.withLock({ $0[snapshot.agency] }) else { continue }
+                if !readyFolders.contains(folder), !brokenFolders.contains(folder) {
+                    do {
+                        try FileSystem.createDirectory(folder, mode: 0o750)
+                        readyFolders.insert(folder)
+                    } catch {
+                        brokenFolders.insert(folder)
+                        logger.warning("Receipt folder cannot be created; its receipts will be retried.", metadata: [LogKey.code: .string(error.call), LogKey.stage: "receipts"])
+                    }
                 }
+                if brokenFolders.contains(folder) {
+                    failed.append(rowID)
+                    continue
+                }
+                files.append((folder + "/" + snapshot.receiptName, Receipt.render(snapshot, updatedAt: now).serialized(pretty: true) + [0x0a]))
             }
             do {
                 try FileSystem.writeFilesAtomically(files, mode: 0o640)

@@ -59,11 +59,10 @@ struct DestinationWorkerTests {
                 let transport = context.transport(caFile: pki.caCertificate)
                 let logger = Logger(label: "worker-test", factory: { _ in SwiftLogNoOpLogHandler() })
                 let store = fixture.store
-                let recorder = GroupCommit<DeliveryAttemptRecord> { try await store.recordAttempts($0) }
                 let fatal = FatalErrors()
                 let receipts = ReceiptWriter(store: store, agencies: [], enabled: false, logger: logger, onFatal: { _ in })
                 let worker = DestinationWorker(destination: "la-front-door", settings: settings, transport: transport, store: store,
-                                               recorder: recorder, receipts: receipts, logger: logger,
+                                               storeCalls: DeliveryStoreCalls(store: store), receipts: receipts, logger: logger,
                                                onFatal: { error in fatal.errors.withLock { $0.append(error.code) } })
                 let running = Task { await worker.run() }
                 do {

@@ -96,6 +96,34 @@ struct SQLiteReferralStoreDeliveryTests {
         }
     }
 
+    /// Delivery loads are grouped into one read: each id gets its own result, in order, and one
+    /// unreadable record does not spoil the others.
+    @Test func loadDeliveriesAnswersEachIdInOrderAndSetsAsideOnlyTheCorruptOne() async throws {
+        try await withTemporaryStore { fixture in
+            let first = try await commit(fixture.store, referralId: "ref-a")
+            let second = try await commit(fixture.store, referralId: "ref-b", destinations: ["la-front-door", "health-mash"])
+            try await fixture.store.recordAttempts([
+                attempt(second, second.deliveries[0], number: 1, .delivered(status: 202, remoteReference: nil)),
+            ])
+            let corrupt = second.deliveries[1].id
+            let connection = try fixture.rawConnection()
+            try await connection.write { db in try db.execute(sql: "DELETE FROM delivery_payload WHERE delivery = ?", arguments: [corrupt]) }
+            try connection.close()
+
+            let ids = [corrupt, first.deliveries[0].id, 999_999, second.deliveries[0].id]
+            let loads = try await fixture.store.loadDeliveries(ids: ids)
+            try #require(loads.count == 4)
+            guard case .corrupt = loads[0] else { Issue.record("expected corrupt, got \(loads[0])"); return }
+            guard case .ready(let ready) = loads[1] else { Issue.record("expected ready, got \(loads[1])"); return }
+            #expect(ready.id == first.deliveries[0].id)
+            #expect(ready.referralId == "ref-a")
+            guard case .notPending = loads[2] else { Issue.record("an unknown id must be notPending, got \(loads[2])"); return }
+            guard case .notPending = loads[3] else { Issue.record("a delivered one must be notPending, got \(loads[3])"); return }
+            #expect(try await fixture.store.loadDeliveries(ids: []).isEmpty)
+            await #expect(throws: StoreError.self) { try await fixture.store.loadDelivery(id: corrupt) }
+        }
+    }
+
     @Test func aRetryIsRecordedWithItsErrorStatusAndNextAttempt() async throws {
         try await withTemporaryStore { fixture in
             let stored = try await commit(fixture.store)
@@ -242,6 +270,21 @@ struct SQLiteReferralStoreDeliveryTests {
             #expect(snapshot.destinations.map(\.deliveredAt) == [deliveredAt, nil, nil])
             #expect(snapshot.destinations.allSatisfy { $0.partnerType == "local-authority" })
             #expect(try await fixture.store.receiptSnapshot(referralRowID: 424_242) == nil)
+        }
+    }
+
+    /// Receipts are read in one go per batch: every existing referral answered, unknown ones left out.
+    @Test func receiptSnapshotsAnswersABatchAndLeavesOutUnknownRows() async throws {
+        try await withTemporaryStore { fixture in
+            let first = try await commit(fixture.store, referralId: "ref-a")
+            let second = try await commit(fixture.store, referralId: "ref-b", destinations: ["la-front-door", "health-mash"])
+            let snapshots = try await fixture.store.receiptSnapshots(referralRowIDs: [second.rowID, 424_242, first.rowID])
+            #expect(snapshots.count == 2)
+            #expect(snapshots[first.rowID]?.referralId == "ref-a")
+            #expect(snapshots[second.rowID]?.referralId == "ref-b")
+            #expect(snapshots[second.rowID]?.destinations.map(\.destination) == ["la-front-door", "health-mash"])
+            #expect(snapshots[424_242] == nil)
+            #expect(try await fixture.store.receiptSnapshots(referralRowIDs: []).isEmpty)
         }
     }
 
