@@ -6,7 +6,18 @@ extension SQLiteReferralStore {
     public func commitIntake(_ records: [IntakeRecord]) async throws(StoreError) -> [IntakeCommitResult] {
         let chain = self.chain
         return try await write { db in
-            try records.map { try Self.commitIsolated($0, chain: chain, db: db) }
+            // Nearly always no record breaks a constraint: the batch goes in under one savepoint. When
+            // one does, that savepoint is undone and each record gets its own.
+            var results: [IntakeCommitResult] = []
+            do {
+                try db.inSavepoint {
+                    results = try records.map { try Self.commit($0, chain: chain, db: db) }
+                    return .commit
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                results = try records.map { try Self.commitIsolated($0, chain: chain, db: db) }
+            }
+            return results
         }
     }
 
@@ -90,12 +101,12 @@ extension SQLiteReferralStore {
         // receipt is renamed. An accepted referral keeps its receipt.
         if record.referralIdFromDocument, conflict == nil {
             // (Only when the new name is free; otherwise the new version gets a fallback name below.)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE referral AS r SET receipt_name = r.referral_id || '-superseded-' || r.id || '.json'
                 WHERE r.agency = ? AND r.receipt_name = ? AND r.receipt_code != 'ACCEPTED'
                   AND NOT EXISTS (SELECT 1 FROM referral AS o
                                   WHERE o.agency = r.agency AND o.receipt_name = r.referral_id || '-superseded-' || r.id || '.json')
-                """, arguments: [record.agency, "\(record.referralId).json"])
+                """).execute(arguments: [record.agency, "\(record.referralId).json"])
         }
 
         let receiptName = try uniqueReceiptName(for: record, db: db)
