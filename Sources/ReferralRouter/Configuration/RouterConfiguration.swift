@@ -23,6 +23,8 @@ public struct RouterConfiguration: Sendable {
     public var routeFiles: [String]
     /// On SIGTERM, in-flight transfers get this long to finish.
     public var shutdownDrain: Duration
+    /// At most one WAL checkpoint per this interval, off the writer (see WALCheckpointer).
+    public var walCheckpointInterval: Duration
     /// Where the Prometheus text-format metrics go (node_exporter's textfile collector can read it).
     public var metricsFile: String
     public var intake: IntakeSettings
@@ -65,6 +67,7 @@ extension RouterConfiguration {
         let routeNames = router.stringArray("route_files", default: ["rules.toml"])
         let shutdownDrain = router.seconds("shutdown_drain_seconds", default: 20, range: 0...3600)
         let metricsName = router.string("metrics_file", default: "metrics.prom")
+        let walCheckpointInterval = router.seconds("wal_checkpoint_interval_seconds", default: 0.25, range: 0.01...10)
         router.finish()
 
         let intake = readIntake(root.table("intake"))
@@ -126,7 +129,7 @@ extension RouterConfiguration {
         return RouterConfiguration(
             directory: directory, stateDirectory: stateDirectory, spoolDirectory: spoolDirectory,
             schemaFile: schemaFile, routeFiles: routeNames.map { absolutePath($0, relativeTo: directory) },
-            shutdownDrain: shutdownDrain, metricsFile: absolutePath(metricsName, relativeTo: stateDirectory), intake: intake, deliveryDefaults: deliveryDefaults,
+            shutdownDrain: shutdownDrain, walCheckpointInterval: walCheckpointInterval, metricsFile: absolutePath(metricsName, relativeTo: stateDirectory), intake: intake, deliveryDefaults: deliveryDefaults,
             receipts: receipts, audit: audit, alerts: alerts, agencies: agencies, destinations: destinations,
             routing: routing, schema: schema)
     }

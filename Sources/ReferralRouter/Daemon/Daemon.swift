@@ -33,11 +33,13 @@ public enum Daemon {
         }
 
         let store: SQLiteReferralStore
+        let checkpointer: WALCheckpointer
         do {
             try FileSystem.createDirectory(configuration.stateDirectory, mode: 0o700)
             try FileSystem.createDirectory(configuration.spoolDirectory, mode: 0o755)
             store = try SQLiteReferralStore(path: configuration.databasePath,
-                                            auditKey: configuration.audit.hmacKey.flatMap { secrets.bytes($0) })
+                                            auditKey: configuration.audit.hmacKey.flatMap { secrets.bytes($0) }, checkpointsElsewhere: true)
+            checkpointer = try WALCheckpointer(store: store, interval: configuration.walCheckpointInterval, logger: logger)
             try await store.appendAudit([configurationEvent(configuration, generation: 1)])
         } catch {
             logger.critical("The state directory or database cannot be used.", metadata: [LogKey.code: .string("\(error)")])
@@ -88,6 +90,7 @@ public enum Daemon {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 stage(fatal, "fatal-error-latch"),
+                stage(checkpointer, "wal-checkpoint"),
                 stage(receipts, "receipts"),
                 stage(delivery, "delivery"),
                 stage(reporter, "status"),

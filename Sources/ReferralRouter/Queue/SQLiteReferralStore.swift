@@ -11,11 +11,15 @@ public final class SQLiteReferralStore: ReferralStore {
     let chain: AuditChain
     public let path: String
     private let writes = Atomic<Int>(0)
+    /// Signalled after every committed write (the WAL checkpointer waits on it).
+    let committed = WakeSignal()
 
     public var changeCount: Int { writes.load(ordering: .relaxed) }
 
-    /// Opens (creating 0600 if needed) and migrates the database at `path`.
-    public init(path: String, auditKey: [UInt8]?) throws(StoreError) {
+    /// Opens (creating 0600 if needed) and migrates the database at `path`. With
+    /// `checkpointsElsewhere`, a `WALCheckpointer` copies the WAL back into the database, and the
+    /// writer does it only as a backstop (the daemon); otherwise the writer does it as SQLite does.
+    public init(path: String, auditKey: [UInt8]?, checkpointsElsewhere: Bool = false) throws(StoreError) {
         self.path = path
         self.chain = AuditChain(key: auditKey)
         var configuration = Configuration()
@@ -40,6 +44,9 @@ public final class SQLiteReferralStore: ReferralStore {
             // have reached the disk before intake removes a source file.
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                if checkpointsElsewhere {
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
+                }
                 guard try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2 else {
                     throw StoreError.fatalIO("SQLite refused synchronous=FULL")
                 }
@@ -68,6 +75,7 @@ public final class SQLiteReferralStore: ReferralStore {
         do {
             let result = try await pool.write(body)
             writes.add(1, ordering: .relaxed)
+            committed.signal()
             return result
         } catch {
             throw Self.map(error)

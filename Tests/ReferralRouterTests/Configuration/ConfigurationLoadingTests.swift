@@ -30,6 +30,19 @@ struct ConfigurationLoadingTests {
         #expect(configuration.agency("health-visiting")?.receiptsDirectory == "/tmp/p/receipts/health-visiting")
     }
 
+    /// The WAL checkpoint interval: shipped value, absent (the default), and out of range refused.
+    @Test func theWALCheckpointIntervalHasADefaultAndARange() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.load().walCheckpointInterval == .milliseconds(250))
+        try fixture.replace(in: "router.toml", "wal_checkpoint_interval_seconds = 0.25", with: "wal_checkpoint_interval_seconds = 2")
+        #expect(try fixture.load().walCheckpointInterval == .seconds(2))
+        try fixture.replace(in: "router.toml", "wal_checkpoint_interval_seconds = 2", with: "")
+        #expect(try fixture.load().walCheckpointInterval == .milliseconds(250))
+        try fixture.replace(in: "router.toml", "shutdown_drain_seconds = 20", with: "shutdown_drain_seconds = 20\nwal_checkpoint_interval_seconds = 0")
+        #expect(fixture.problems().map(\.key) == ["router.wal_checkpoint_interval_seconds"])
+    }
+
     @Test func unknownKeyIsReportedWithFileLineAndKey() throws {
         let fixture = try ConfigurationFixture()
         defer { fixture.remove() }
