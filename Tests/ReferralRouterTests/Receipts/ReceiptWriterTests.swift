@@ -5,6 +5,7 @@ import LinuxSystem
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 @testable import ReferralRouter
 
 /// The receipts stage on a real store and real folders.
@@ -98,16 +99,6 @@ struct ReceiptWriterTests {
         func set() { value.store(true, ordering: .releasing) }
     }
 
-    /// Polls `condition` every 5 ms for at most `milliseconds`.
-    private func eventually(within milliseconds: Int, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(milliseconds)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     /// A writer whose receipts folder cannot be made: a regular file sits where its parent should be
     /// (root ignores permission bits, so a mode would not stop it). Removing `blocker` repairs it.
     private func brokenWriter(_ fixture: StoreFixture) -> (writer: ReceiptWriter, blocker: String, receipt: String) {
@@ -134,7 +125,7 @@ struct ReceiptWriterTests {
                 await receipts.flush()
                 finished.set()
             }
-            let returned = await eventually(within: 5_000) { finished.isSet }
+            let returned = await waitUntil(timeout: .milliseconds(5_000), interval: .milliseconds(5)) { finished.isSet }
             #expect(returned, "flush was still retrying an unwritable receipt after 5 s")
             // Repair the folder so a flush still looping ends and no task is left behind.
             try FileManager.default.removeItem(atPath: blocker)
@@ -156,7 +147,7 @@ struct ReceiptWriterTests {
             #expect(!FileManager.default.fileExists(atPath: receipt))
 
             try FileManager.default.removeItem(atPath: blocker)
-            let written = await eventually(within: 10_000) { FileManager.default.fileExists(atPath: receipt) }
+            let written = await waitUntil(timeout: .milliseconds(10_000), interval: .milliseconds(5)) { FileManager.default.fileExists(atPath: receipt) }
             #expect(written)
 
             running.cancel()

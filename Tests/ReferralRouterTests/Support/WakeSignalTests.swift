@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import TestSupport
 @testable import ReferralRouter
 
 /// Waits are measured on the monotonic clock and bounded: a lost wake-up fails the test through
@@ -10,16 +11,6 @@ struct WakeSignalTests {
         let value = Atomic<Bool>(false)
         var isSet: Bool { value.load(ordering: .acquiring) }
         func set() { value.store(true, ordering: .releasing) }
-    }
-
-    /// Polls `condition` every millisecond for at most `milliseconds`.
-    private func eventually(within milliseconds: Int, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(milliseconds)
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-        return condition()
     }
 
     @Test func aSignalSentBeforeTheWaitIsNotLost() async throws {
@@ -51,7 +42,7 @@ struct WakeSignalTests {
         try? await Task.sleep(for: .milliseconds(20))
         #expect(!woke.isSet)
         signal.signal()
-        let ended = await eventually(within: 5_000) { woke.isSet }
+        let ended = await waitUntil(timeout: .milliseconds(5_000), interval: .milliseconds(1)) { woke.isSet }
         #expect(ended)
         if !ended { signal.signal() }
         await waiter.value
@@ -77,7 +68,7 @@ struct WakeSignalTests {
         #expect(!ended.isSet)
         let cancelledAt = ContinuousClock.now
         waiter.cancel()
-        let endedInTime = await eventually(within: 5_000) { ended.isSet }
+        let endedInTime = await waitUntil(timeout: .milliseconds(5_000), interval: .milliseconds(1)) { ended.isSet }
         #expect(endedInTime)
         #expect(ContinuousClock.now - cancelledAt < .seconds(5))
         if !endedInTime { signal.signal() }
