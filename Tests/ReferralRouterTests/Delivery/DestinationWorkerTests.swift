@@ -131,6 +131,31 @@ struct DestinationWorkerTests {
         }
     }
 
+    /// A queued delivery whose record cannot be read (its payload gone) is set aside without a send
+    /// and without stopping the daemon; a healthy one loaded in the same batch is still delivered.
+    @Test func aCorruptRecordIsSetAsideAndTheRestOfItsBatchIsDelivered() async throws {
+        let script = #"{"/referrals": [{"status": 202}]}"#
+        try await withWorker(script: script) { fixture, partner, worker in
+            let stored = try await fixture.store.commitIntake([Factory.record(referralId: "ref-corrupt", receivedAt: .now()),
+                                                               Factory.record(referralId: "ref-healthy", receivedAt: .now())])
+            let corrupt = try #require(stored.first?.stored)
+            let healthy = try #require(stored.last?.stored)
+            try await fixture.execute("DELETE FROM delivery_payload WHERE delivery = ?", [corrupt.deliveries[0].id])
+            await worker.enqueue(corrupt.deliveries + healthy.deliveries)
+
+            #expect(try await settled(fixture, healthy.deliveries[0].id) == DeliveryState(state: "delivered", attempts: 1, lastStatus: 202))
+            let requests = try partner.received(path: "/referrals")
+            #expect(requests.map { $0.header("X-Referral-Id") } == ["ref-healthy"])
+            var queued = await worker.snapshot.queued
+            for _ in 0..<100 where queued > 0 {   // at most 5 s
+                try await Task.sleep(for: .milliseconds(50))
+                queued = await worker.snapshot.queued
+            }
+            #expect(queued == 0, "the corrupt delivery stayed queued")
+            #expect(try state(fixture, corrupt.deliveries[0].id) == DeliveryState(state: "pending", attempts: 0, lastStatus: nil))
+        }
+    }
+
     @Test func aClientErrorIsDeadLetteredAfterOneAttemptAndNeverResent() async throws {
         let script = #"{"/referrals": [{"status": 422, "body": "{\"error\": \"missing field concern\"}"}]}"#
         try await withWorker(script: script) { fixture, partner, worker in
