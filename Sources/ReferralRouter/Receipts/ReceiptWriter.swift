@@ -5,16 +5,18 @@ import Synchronization
 
 /// The receipts stage. Referrals whose state changed are marked dirty; this service renders their
 /// receipts from the store and writes each atomically (temp, fsync, rename), syncing each directory
-/// once per batch. Coalescing means a referral delivered to three partners in quick succession is
-/// written once or twice, not four times. Receipts are a view of committed state: on start, none is
-/// trusted and any referral can be re-rendered.
+/// once per batch. Each receipt is written `coalesce` after its referral first changed, so a referral
+/// accepted and delivered within that time is written once, with both. Receipts are a view of
+/// committed state: on start, none is trusted and any referral can be re-rendered.
 ///
 /// Distrusts: nothing external; writes only under each agency's receipts folder.
 /// Logs: write failures (with the agency and referral id, never the content).
 public final class ReceiptWriter: Service, Sendable {
     private let store: any ReferralStore
     private let directories: Mutex<[String: String]>   // agency → receipts folder
-    private let dirty = Mutex<Set<Int64>>([])
+    /// Referral row → when its receipt is due: `coalesce` after the first change since it was last
+    /// written, or `retryInterval` after a write that failed.
+    private let dirty = Mutex<[Int64: ContinuousClock.Instant]>([:])
     private let wake = WakeSignal()
     private let logger: Logger
     private let enabled: Bool
@@ -41,10 +43,14 @@ public final class ReceiptWriter: Service, Sendable {
 
     public func markDirty(_ referralRowIDs: some Sequence<Int64>) {
         guard enabled else { return }
-        let added = dirty.withLock { set in
-            let before = set.count
-            set.formUnion(referralRowIDs)
-            return set.count > before
+        let due = ContinuousClock.now + coalesce
+        let added = dirty.withLock { pending in
+            var added = false
+            for rowID in referralRowIDs where pending[rowID] == nil {
+                pending[rowID] = due
+                added = true
+            }
+            return added
         }
         if added { wake.signal() }
     }
@@ -55,11 +61,11 @@ public final class ReceiptWriter: Service, Sendable {
     public func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                // With receipts still failing (a broken folder), try again after retryInterval.
-                await wake.wait(timeout: backlog > 0 ? retryInterval : nil)
-                // Let changes that come close together (accepted, then delivered) become one write.
-                if coalesce > .zero, !Task.isShuttingDownGracefully { try? await Task.sleep(for: coalesce) }
-                await flush()
+                // Until the earliest receipt is due (a new one wakes this sooner); no timeout when none waits.
+                let earliest = dirty.withLock { $0.values.min() }
+                await wake.wait(timeout: earliest.map { max($0 - .now, .milliseconds(1)) })
+                if Task.isShuttingDownGracefully { break }
+                await flush(dueBy: .now)
             }
         } onGracefulShutdown: { [wake] in
             wake.signal()
@@ -67,16 +73,33 @@ public final class ReceiptWriter: Service, Sendable {
         await flush()
     }
 
-    /// Writes every dirty receipt now, in batches: one flush for the whole batch (temp files, one
-    /// syncfs, renames, one fsync per directory), not one fsync per receipt. One pass: receipts that
-    /// cannot be written stay dirty for the run loop to retry, so a broken folder never holds this.
+    /// Writes every dirty receipt now, due or not (at shutdown, and for tests).
     public func flush() async {
+        await flush(dueBy: nil)
+    }
+
+    /// Writes the receipts due by `deadline` (all with nil), in batches: one flush for the whole batch
+    /// (temp files, one syncfs, renames, one fsync per directory), not one fsync per receipt. One pass:
+    /// receipts that cannot be written are due again after `retryInterval`, so a broken folder never
+    /// holds this.
+    private func flush(dueBy deadline: ContinuousClock.Instant?) async {
         var failed: [Int64] = []
-        defer { if !failed.isEmpty { dirty.withLock { $0.formUnion(failed) } } }
+        defer {
+            if !failed.isEmpty {
+                let retryAt = ContinuousClock.now + retryInterval
+                dirty.withLock { pending in
+                    for rowID in failed { pending[rowID] = min(pending[rowID] ?? retryAt, retryAt) }
+                }
+            }
+        }
         while true {
-            let batch = dirty.withLock { set -> [Int64] in
-                let taken = Array(set.prefix(512))
-                set.subtract(taken)
+            let batch = dirty.withLock { pending -> [Int64] in
+                var taken: [Int64] = []
+                for (rowID, due) in pending where deadline.map({ due <= $0 }) ?? true {
+                    taken.append(rowID)
+                    if taken.count == 512 { break }
+                }
+                for rowID in taken { pending[rowID] = nil }
                 return taken
             }
             if batch.isEmpty { return }

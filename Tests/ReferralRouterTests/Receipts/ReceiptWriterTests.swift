@@ -17,13 +17,14 @@ struct ReceiptWriterTests {
         let errors = Mutex<[String]>([])
     }
 
-    private func writer(_ fixture: StoreFixture, enabled: Bool = true, fatal: FatalErrors) -> ReceiptWriter {
+    private func writer(_ fixture: StoreFixture, enabled: Bool = true, coalesce: Duration = .zero, fatal: FatalErrors) -> ReceiptWriter {
         let agencies = [AgencyConfiguration(id: "school-a", description: "A school", inboundDirectory: fixture.directory + "/inbound/school-a",
                                             receiptsDirectory: fixture.directory + "/receipts/school-a",
                                             rejectedDirectory: fixture.directory + "/rejected/school-a")]
         return ReceiptWriter(store: fixture.store, agencies: agencies, enabled: enabled,
                              logger: Logger(label: "receipt-writer-test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                             retryInterval: .milliseconds(10), onFatal: { error in fatal.errors.withLock { $0.append("\(error)") } })
+                             retryInterval: .milliseconds(10), coalesce: coalesce,
+                             onFatal: { error in fatal.errors.withLock { $0.append("\(error)") } })
     }
 
     private func mode(of path: String) -> mode_t? {
@@ -67,6 +68,54 @@ struct ReceiptWriterTests {
             #expect(second["message"] == "Accepted. Delivered to 1 of 2 partners so far; the rest are queued and will be retried until delivered.")
             #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory + "/receipts/school-a") == ["ref-0001.json"])
             #expect(fatal.errors.withLock { $0.isEmpty })
+        }
+    }
+
+    /// Each receipt waits `coalesce` from its own referral's first change, not from whichever change
+    /// woke the writer: a referral that arrives while another's receipt is pending, and is delivered
+    /// within its own window, is written once, already delivered.
+    @Test func eachReceiptWaitsItsOwnCoalescingWindow() async throws {
+        try await withTemporaryStore { fixture in
+            let fatal = FatalErrors()
+            let receipts = writer(fixture, coalesce: .seconds(1), fatal: fatal)
+            let running = Task { try await receipts.run() }
+            let first = try #require(try await fixture.store.commitIntake([Factory.record(referralId: "ref-first")]).first?.stored)
+            receipts.markDirty([first.rowID])
+            let started = ContinuousClock.now
+            try await Task.sleep(for: .milliseconds(600))
+            let second = try #require(try await fixture.store.commitIntake([Factory.record(referralId: "ref-second")]).first?.stored)
+            receipts.markDirty([second.rowID])
+            let secondMarked = ContinuousClock.now
+            try await Task.sleep(for: .milliseconds(200))
+            try await fixture.store.recordAttempts([
+                DeliveryAttemptRecord(deliveryID: second.deliveries[0].id, referralRowID: second.rowID, referralId: "ref-second",
+                                      agency: "school-a", destination: "la-front-door", attempt: 1,
+                                      result: .delivered(status: 202, remoteReference: nil), at: .now()),
+            ])
+            receipts.markDirty([second.rowID])
+            let deliveredAt = ContinuousClock.now
+
+            let folder = fixture.directory + "/receipts/school-a"
+            let firstWritten = await waitUntil(timeout: .seconds(10), interval: .milliseconds(5)) {
+                FileManager.default.fileExists(atPath: folder + "/ref-first.json")
+            }
+            #expect(firstWritten)
+            #expect(ContinuousClock.now - started >= .milliseconds(1000), "written before its window ended")
+            // The first referral's receipt is out; the second's window is still open, unless this
+            // machine was too slow to tell (then there is nothing to check here).
+            if deliveredAt - secondMarked < .milliseconds(900), ContinuousClock.now - secondMarked < .milliseconds(900) {
+                #expect(!FileManager.default.fileExists(atPath: folder + "/ref-second.json"),
+                        "the second receipt went out with the first, before its own window ended")
+            }
+            let secondWritten = await waitUntil(timeout: .seconds(10), interval: .milliseconds(5)) {
+                FileManager.default.fileExists(atPath: folder + "/ref-second.json")
+            }
+            #expect(secondWritten)
+            #expect(try readReceipt(folder + "/ref-second.json")["destinations"]?.arrayValue?.first?["status"]?.stringValue == "delivered")
+            running.cancel()
+            receipts.markDirty([first.rowID])   // wakes a loop that waits without a timeout
+            _ = try await withinDeadline(seconds: 15) { try await running.value }
+            #expect(fatal.errors.withLock { $0 }.isEmpty)
         }
     }
 
