@@ -38,9 +38,9 @@ struct MESHDestinationTests {
         // R1 + R2 + R3: the front door, the police and health (over MESH).
         try dropFile(try RouterSandbox.example("valid/immediate-unexplained-injury-gp-known.json", referralId: id), named: "r.json",
                      into: sandbox.inbound("riverside-medical"))
-        #expect(await waitUntil(timeout: .seconds(30)) { (try? mesh.inbox(Self.recipient).count) == 1 }, "one message in the recipient's inbox")
-        let messageID = try #require(try mesh.inbox(Self.recipient).first)
-        let message = try mesh.message(messageID, in: Self.recipient)
+        #expect(await waitUntil(timeout: .seconds(30)) { (try? await mesh.inbox(Self.recipient).count) == 1 }, "one message in the recipient's inbox")
+        let messageID = try #require(try await mesh.inbox(Self.recipient).first)
+        let message = try await mesh.message(messageID, in: Self.recipient)
         #expect(message.headers["mex-from"] == Self.sender)
         #expect(message.headers["mex-workflowid"] == "TEST_WORKFLOW")
         let localID = try #require(message.headers["mex-localid"])
@@ -82,7 +82,7 @@ struct MESHDestinationTests {
                                          "SELECT state, attempts, last_status FROM delivery WHERE destination = 'health-safeguarding'")
         #expect(rows == [["pending", "1", ""]], "one attempt in 3 s, still pending: not hammered, not dead-lettered")
         #expect(router.log.contains("event=alert") && router.log.contains("code=configuration"))
-        #expect(try mesh.inbox(Self.recipient).isEmpty)
+        #expect(try await mesh.inbox(Self.recipient).isEmpty)
         // The other partners are not held up by health's credentials.
         #expect(try partners.referralIds(at: "la-front-door") == [id])
         #expect(!router.log.contains(mesh.sharedKey), "secrets never reach the log")
@@ -131,7 +131,7 @@ struct MESHDestinationTests {
             return
         }
         #expect(again == first)
-        #expect(try mesh.inbox(Self.recipient) == [first], "exactly one message in the recipient's inbox")
+        #expect(try await mesh.inbox(Self.recipient) == [first], "exactly one message in the recipient's inbox")
         #expect(DeliveryOutcome.classify(retry, now: .now()) == .delivered(status: 202))
     }
 

@@ -31,19 +31,21 @@ struct MESHMailboxTests {
         func query(_ sql: String) throws -> [[String]] { try MESHSandbox.query(database: database, sql) }
 
         /// Receipts that reached the partner's mailbox (downloaded and acknowledged), as JSON objects.
-        func takeReceipts() throws -> [[String: Any]] {
-            try mesh.inbox(MESHMailboxTests.partner).map { id in
-                let message = try mesh.message(id, in: MESHMailboxTests.partner)
+        func takeReceipts() async throws -> [[String: Any]] {
+            var receipts: [[String: Any]] = []
+            for id in try await mesh.inbox(MESHMailboxTests.partner) {
+                let message = try await mesh.message(id, in: MESHMailboxTests.partner)
                 #expect(message.headers["mex-workflowid"] == "TEST_WORKFLOW_ACK")
-                try mesh.acknowledge(id, in: MESHMailboxTests.partner)
-                return try #require(try JSONSerialization.jsonObject(with: Data(message.body)) as? [String: Any])
+                try await mesh.acknowledge(id, in: MESHMailboxTests.partner)
+                receipts.append(try #require(try JSONSerialization.jsonObject(with: Data(message.body)) as? [String: Any]))
             }
+            return receipts
         }
     }
 
     /// `beforeStart` runs against the sandbox before the router starts (to fill the mailbox first).
     static func start(prefix: String, agencyExtra: String = "", pollIntervalSeconds: Int = 1, environment: [String: String] = [:],
-                      beforeStart: (MESHSandbox) throws -> Void = { _ in }) async throws -> Running {
+                      beforeStart: (MESHSandbox) async throws -> Void = { _ in }) async throws -> Running {
         let sandbox = try RouterSandbox(prefix: prefix)
         let mesh = try await MESHSandbox.start(pki: sandbox.pki, directory: sandbox.root)
         let partners = try await Partners.start(sandbox)
@@ -51,7 +53,7 @@ struct MESHMailboxTests {
         try sandbox.writeShippedDestinations(urls: partners.urls,
                                              extra: mesh.agencyTOML(id: agency, mailbox: routerMailbox, secrets: secrets,
                                                                     pollIntervalSeconds: pollIntervalSeconds, extra: agencyExtra))
-        try beforeStart(mesh)
+        try await beforeStart(mesh)
         let router = try await sandbox.startRouter(environment: environment)
         return Running(sandbox: sandbox, mesh: mesh, partners: partners, router: router)
     }
@@ -61,10 +63,10 @@ struct MESHMailboxTests {
         defer { run.close() }
         let id = UUID().uuidString.lowercased()
         let bytes = try RouterSandbox.example("valid/typical-school-neglect.json", referralId: id)
-        let messageID = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW", body: bytes,
+        let messageID = try await run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW", body: bytes,
                                           localID: "trust-ref-1", checksum: "sha256:" + sha256Hex(bytes))
         // A message on a workflow the mailbox does not accept: recorded, counted, left where it is.
-        let other = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW2", body: Array("{}".utf8))
+        let other = try await run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW2", body: Array("{}".utf8))
 
         // R2 + R4: the front door and the school DSL, over HTTPS, with the MESH agency as the source.
         _ = try await run.partners["la-front-door"].waitForRequests(count: 1, timeout: .seconds(30))
@@ -75,7 +77,7 @@ struct MESHMailboxTests {
         #expect(try run.partners["health-safeguarding"].received().isEmpty)
 
         // Acknowledged only after commit: gone from the inbox; the unaccepted message stays.
-        #expect(await waitUntil { (try? run.mesh.inbox(Self.routerMailbox)) == [other] })
+        #expect(await waitUntil { (try? await run.mesh.inbox(Self.routerMailbox)) == [other] })
         let referral = try run.query("SELECT source_kind, source_name, source_detail, receipt_code FROM referral WHERE referral_id = '\(id)'")
         #expect(referral.count == 1)
         #expect(referral.first?[0] == "mesh" && referral.first?[1] == messageID && referral.first?[3] == "ACCEPTED")
@@ -88,7 +90,7 @@ struct MESHMailboxTests {
         // The sender's receipts: the decision, then the final one once both deliveries are done.
         var receipts: [[String: Any]] = []
         #expect(await waitUntil(timeout: .seconds(30)) {
-            receipts += (try? run.takeReceipts()) ?? []
+            receipts += (try? await run.takeReceipts()) ?? []
             return receipts.count >= 2
         })
         #expect(receipts.allSatisfy { $0["referralId"] as? String == id && $0["status"] as? String == "ACCEPTED" })
@@ -102,11 +104,11 @@ struct MESHMailboxTests {
     @Test func anInvalidReferralIsRejectedAcknowledgedAndTheSenderGetsTheRejectionReceipt() async throws {
         let run = try await Self.start(prefix: "mesh-reject")
         defer { run.close() }
-        let messageID = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
+        let messageID = try await run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
                                           body: try RouterSandbox.example("invalid/nhs-number-bad-check-digit.json"))
         var receipts: [[String: Any]] = []
         #expect(await waitUntil(timeout: .seconds(30)) {
-            receipts += (try? run.takeReceipts()) ?? []
+            receipts += (try? await run.takeReceipts()) ?? []
             return !receipts.isEmpty
         })
         let receipt = try #require(receipts.first)
@@ -114,11 +116,11 @@ struct MESHMailboxTests {
         #expect(receipt["source"] as? String == messageID)
         let errors = try #require(receipt["errors"] as? [[String: Any]])
         #expect(errors.contains { $0["pointer"] as? String == "/child/nhsNumber" && $0["keyword"] as? String == "format" })
-        #expect(try run.mesh.inbox(Self.routerMailbox).isEmpty, "acknowledged")
+        #expect(try await run.mesh.inbox(Self.routerMailbox).isEmpty, "acknowledged")
         #expect(try run.query("SELECT receipt_code FROM referral WHERE source_name = '\(messageID)'") == [["REJECTED"]])
         for destination in Partners.destinations { #expect(try run.partners[destination].received().isEmpty) }
         try await Task.sleep(for: .seconds(2))
-        #expect(try run.mesh.inbox(Self.partner).isEmpty, "a rejected referral has no deliveries, so no second receipt")
+        #expect(try await run.mesh.inbox(Self.partner).isEmpty, "a rejected referral has no deliveries, so no second receipt")
         #expect(await run.router.stop() == 0)
     }
 
@@ -129,9 +131,9 @@ struct MESHMailboxTests {
         let bytes = try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id)
         let chunkSize = max(bytes.count / 4, 100)
         #expect(bytes.count > chunkSize * 3, "at least four chunks")
-        let messageID = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW", body: bytes, chunkSize: chunkSize)
+        let messageID = try await run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW", body: bytes, chunkSize: chunkSize)
         _ = try await run.partners["la-front-door"].waitForRequests(count: 1, timeout: .seconds(30))
-        #expect(await waitUntil { (try? run.mesh.inbox(Self.routerMailbox).isEmpty) == true })
+        #expect(await waitUntil { (try? await run.mesh.inbox(Self.routerMailbox).isEmpty) == true })
         try await Task.sleep(for: .seconds(2))
         #expect(try run.partners.referralIds(at: "la-front-door") == [id], "routed once")
         let envelope = try #require(try JSONSerialization.jsonObject(with: Data(run.partners["la-front-door"].received()[0].body)) as? [String: Any])
@@ -146,13 +148,13 @@ struct MESHMailboxTests {
         let ids = (0..<12).map { _ in UUID().uuidString.lowercased() }
         let run = try await Self.start(prefix: "mesh-pages", agencyExtra: "inbox_page_size = 10\n", pollIntervalSeconds: 3600) { mesh in
             for id in ids {
-                try mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
+                try await mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
                               body: try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id))
             }
         }
         defer { run.close() }
         #expect(await waitUntil(timeout: .seconds(60)) { Set((try? run.partners.referralIds(at: "la-front-door")) ?? []) == Set(ids) })
-        #expect(try run.mesh.inbox(Self.routerMailbox).isEmpty)
+        #expect(try await run.mesh.inbox(Self.routerMailbox).isEmpty)
         #expect(try run.query("SELECT COUNT(*) FROM mesh_message WHERE outcome = 'referral' AND acknowledged_at IS NOT NULL") == [["12"]])
         #expect(run.router.log.contains("count=12"), "one poll took all twelve, across two pages")
         #expect(await run.router.stop() == 0)
@@ -162,11 +164,11 @@ struct MESHMailboxTests {
         let run = try await Self.start(prefix: "mesh-reload")
         defer { run.close() }
         let id = UUID().uuidString.lowercased()
-        let messageID = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW2",
+        let messageID = try await run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW2",
                                           body: try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id))
         #expect(await waitUntil { (try? run.query("SELECT outcome FROM mesh_message")) == [["unaccepted-workflow"]] })
         try await Task.sleep(for: .seconds(2))
-        #expect(try run.mesh.inbox(Self.routerMailbox) == [messageID], "left in the mailbox")
+        #expect(try await run.mesh.inbox(Self.routerMailbox) == [messageID], "left in the mailbox")
         #expect(try run.partners["la-front-door"].received().isEmpty)
 
         // The administrator accepts the workflow and reloads: the new poller takes the message.
@@ -176,7 +178,7 @@ struct MESHMailboxTests {
             .write(toFile: toml, atomically: true, encoding: .utf8)
         run.router.signal(SIGHUP)
         #expect(await waitUntil(timeout: .seconds(30)) { (try? run.partners.referralIds(at: "la-front-door")) == [id] })
-        #expect(await waitUntil { (try? run.mesh.inbox(Self.routerMailbox).isEmpty) == true })
+        #expect(await waitUntil { (try? await run.mesh.inbox(Self.routerMailbox).isEmpty) == true })
         #expect(try run.query("SELECT outcome, referral IS NOT NULL, acknowledged_at IS NOT NULL FROM mesh_message") == [["referral", "1", "1"]])
         #expect(run.router.log.contains("code=mesh_reconfigured"))
         #expect(await run.router.stop() == 0)
@@ -186,14 +188,14 @@ struct MESHMailboxTests {
         var run = try await Self.start(prefix: "mesh-crash", environment: ["REFERRAL_ROUTER_TEST_CRASH_BEFORE_MESH_ACK": "1"])
         defer { run.close() }
         let id = UUID().uuidString.lowercased()
-        let messageID = try run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
+        let messageID = try await run.mesh.send(from: Self.partner, to: Self.routerMailbox, workflowID: "TEST_WORKFLOW",
                                           body: try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id))
         let status = await run.router.waitForExit(timeout: .seconds(30))
         #expect(status == SIGKILL, "the test hook killed the router after the commit")
-        #expect(try run.mesh.inbox(Self.routerMailbox) == [messageID], "not acknowledged before the crash")
+        #expect(try await run.mesh.inbox(Self.routerMailbox) == [messageID], "not acknowledged before the crash")
 
         run.router = try await run.sandbox.startRouter(logName: "router-2.log")
-        #expect(await waitUntil(timeout: .seconds(30)) { (try? run.mesh.inbox(Self.routerMailbox).isEmpty) == true }, "inbox empty")
+        #expect(await waitUntil(timeout: .seconds(30)) { (try? await run.mesh.inbox(Self.routerMailbox).isEmpty) == true }, "inbox empty")
         #expect(await waitUntil(timeout: .seconds(30)) { (try? run.partners.referralIds(at: "la-front-door", status: 202).contains(id)) == true })
         #expect(try run.query("SELECT COUNT(*) FROM referral") == [["1"]], "one referral")
         #expect(try run.query("SELECT source_name FROM duplicate") == [[messageID]], "one recorded duplicate")
@@ -218,20 +220,20 @@ struct MESHMailboxTests {
         let id = UUID().uuidString.lowercased()
         try dropFile(try RouterSandbox.example("valid/immediate-unexplained-injury-gp-known.json", referralId: id), named: "r.json",
                      into: sandbox.inbound("riverside-medical"))
-        #expect(await waitUntil(timeout: .seconds(30)) { (try? mesh.inbox("X26ABC2").count) == 1 })
-        let sent = try #require(try mesh.inbox("X26ABC2").first)
-        let localID = try mesh.message(sent, in: "X26ABC2").headers["mex-localid"]
+        #expect(await waitUntil(timeout: .seconds(30)) { (try? await mesh.inbox("X26ABC2").count) == 1 })
+        let sent = try #require(try await mesh.inbox("X26ABC2").first)
+        let localID = try await mesh.message(sent, in: "X26ABC2").headers["mex-localid"]
         let database = sandbox.stateDirectory + "/router.sqlite"
         #expect(await waitUntil { (try? MESHSandbox.query(database: database, "SELECT state FROM delivery WHERE destination = 'health-safeguarding'")) == [["delivered"]] })
 
         // MESH tells the sender the recipient never collected it.
-        let report = try mesh.nonDeliveryReport(to: Self.partner, linkedMessageID: sent, localID: localID, workflowID: "TEST_WORKFLOW")
-        let unmatched = try mesh.nonDeliveryReport(to: Self.partner, linkedMessageID: "NOT-OURS-" + UUID().uuidString.uppercased(),
+        let report = try await mesh.nonDeliveryReport(to: Self.partner, linkedMessageID: sent, localID: localID, workflowID: "TEST_WORKFLOW")
+        let unmatched = try await mesh.nonDeliveryReport(to: Self.partner, linkedMessageID: "NOT-OURS-" + UUID().uuidString.uppercased(),
                                                    localID: nil, workflowID: "TEST_WORKFLOW")
         #expect(await waitUntil(timeout: .seconds(30)) {
             (try? MESHSandbox.query(database: database, "SELECT state, last_error LIKE '%non-delivery%status 14%' FROM delivery WHERE destination = 'health-safeguarding'")) == [["dead", "1"]]
         })
-        #expect(await waitUntil { (try? mesh.inbox(Self.partner).isEmpty) == true }, "both reports acknowledged")
+        #expect(await waitUntil { (try? await mesh.inbox(Self.partner).isEmpty) == true }, "both reports acknowledged")
         #expect(try MESHSandbox.query(database: database, "SELECT message_id, report_match, status_code FROM mesh_message ORDER BY report_match")
                 == [[report, "delivery-failed", "14"], [unmatched, "unmatched", "14"]])
         #expect(router.log.contains("code=mesh_non_delivery"), "an alert")
@@ -261,20 +263,20 @@ struct MESHDestinationReportTests {
         let id = UUID().uuidString.lowercased()
         try dropFile(try RouterSandbox.example("valid/immediate-unexplained-injury-gp-known.json", referralId: id), named: "r.json",
                      into: sandbox.inbound("riverside-medical"))
-        #expect(await waitUntil(timeout: .seconds(30)) { (try? mesh.inbox("X26ABC2").count) == 1 })
-        let sent = try #require(try mesh.inbox("X26ABC2").first)
+        #expect(await waitUntil(timeout: .seconds(30)) { (try? await mesh.inbox("X26ABC2").count) == 1 })
+        let sent = try #require(try await mesh.inbox("X26ABC2").first)
         let database = sandbox.stateDirectory + "/router.sqlite"
         #expect(await waitUntil { (try? MESHSandbox.query(database: database, "SELECT state FROM delivery WHERE destination = 'health-safeguarding'")) == [["delivered"]] })
         #expect(await router.stop() == 0)
 
         // While the router is down: MESH's non-delivery report, and a message that is not the router's.
-        let report = try mesh.nonDeliveryReport(to: "X26ABC1", linkedMessageID: sent, localID: nil, workflowID: "TEST_WORKFLOW")
-        let other = try mesh.send(from: "X26ABC2", to: "X26ABC1", workflowID: "TEST_WORKFLOW_ACK", body: Array("{}".utf8))
+        let report = try await mesh.nonDeliveryReport(to: "X26ABC1", linkedMessageID: sent, localID: nil, workflowID: "TEST_WORKFLOW")
+        let other = try await mesh.send(from: "X26ABC2", to: "X26ABC1", workflowID: "TEST_WORKFLOW_ACK", body: Array("{}".utf8))
         router = try await sandbox.startRouter(logName: "router-2.log")   // a poller polls at once when it starts
         #expect(await waitUntil(timeout: .seconds(30)) {
             (try? MESHSandbox.query(database: database, "SELECT state FROM delivery WHERE destination = 'health-safeguarding'")) == [["dead"]]
         })
-        #expect(await waitUntil { (try? mesh.inbox("X26ABC1")) == [other] }, "the report acknowledged, the other message left alone")
+        #expect(await waitUntil { (try? await mesh.inbox("X26ABC1")) == [other] }, "the report acknowledged, the other message left alone")
         #expect(try MESHSandbox.query(database: database, "SELECT message_id, agency, report_match FROM mesh_message")
                 == [[report, "health-safeguarding", "delivery-failed"]])
         #expect(router.log.contains("code=mesh_non_delivery"))

@@ -9,7 +9,7 @@ import Synchronization
 ///
 ///     guard MESHSandbox.unavailableReason == nil else { return }
 ///     let mesh = try await MESHSandbox.start(pki: pki, directory: temp)
-///     let id = try mesh.send(from: "X26ABC1", to: "X26ABC2", workflowID: "TEST_WORKFLOW", body: bytes)
+///     let id = try await mesh.send(from: "X26ABC1", to: "X26ABC2", workflowID: "TEST_WORKFLOW", body: bytes)
 public final class MESHSandbox: Sendable {
     public static let password = "password"
     public let port: Int
@@ -68,7 +68,7 @@ public final class MESHSandbox: Sendable {
                                           requiresClientCertificate: requireClientCertificate, process: process)
                 // Listening is not yet serving: wait until a real request is answered.
                 while ContinuousClock.now < deadline {
-                    if (try? sandbox.inbox("X26ABC3")) != nil { return sandbox }
+                    if (try? await sandbox.inbox("X26ABC3")) != nil { return sandbox }
                     try await Task.sleep(for: .milliseconds(200))
                 }
                 sandbox.stop()
@@ -145,47 +145,49 @@ public final class MESHSandbox: Sendable {
     /// Sends `body` from one mailbox to another; `chunkSize` splits it into chunks. Returns the message id.
     @discardableResult
     public func send(from: String, to: String, workflowID: String, body: [UInt8], localID: String? = nil, subject: String? = nil,
-                     checksum: String? = nil, chunkSize: Int? = nil) throws -> String {
+                     checksum: String? = nil, chunkSize: Int? = nil) async throws -> String {
         var command: [String: Any] = ["op": "send", "mailbox": from, "to": to, "workflow": workflowID, "body": Data(body).base64EncodedString()]
         if let localID { command["local_id"] = localID }
         if let subject { command["subject"] = subject }
         if let checksum { command["checksum"] = checksum }
         if let chunkSize { command["chunk_size"] = chunkSize }
-        guard let id = try run(command)["message_id"] as? String else { throw TestSupportError("mesh-client returned no message id") }
+        guard let id = try await run(command)["message_id"] as? String else { throw TestSupportError("mesh-client returned no message id") }
         return id
     }
 
     /// The ids in a mailbox's inbox (messages not yet acknowledged).
-    public func inbox(_ mailbox: String) throws -> [String] {
-        guard let ids = try run(["op": "inbox", "mailbox": mailbox])["messages"] as? [String] else { throw TestSupportError("no inbox listing") }
+    public func inbox(_ mailbox: String) async throws -> [String] {
+        guard let ids = try await run(["op": "inbox", "mailbox": mailbox])["messages"] as? [String] else { throw TestSupportError("no inbox listing") }
         return ids
     }
 
     /// Downloads (every chunk of) a message from `mailbox`'s inbox without acknowledging it.
-    public func message(_ id: String, in mailbox: String) throws -> Message {
-        let result = try run(["op": "download", "mailbox": mailbox, "id": id])
+    public func message(_ id: String, in mailbox: String) async throws -> Message {
+        let result = try await run(["op": "download", "mailbox": mailbox, "id": id])
         guard let headers = result["headers"] as? [String: String], let body = (result["body"] as? String).flatMap({ Data(base64Encoded: $0) }) else {
             throw TestSupportError("no message \(id)")
         }
         return Message(headers: headers, body: [UInt8](body))
     }
 
-    public func acknowledge(_ id: String, in mailbox: String) throws {
-        _ = try run(["op": "ack", "mailbox": mailbox, "id": id])
+    public func acknowledge(_ id: String, in mailbox: String) async throws {
+        _ = try await run(["op": "ack", "mailbox": mailbox, "id": id])
     }
 
     /// Puts a non-delivery report (status 14, "not collected") about `linkedMessageID` into
     /// `mailbox`'s inbox, through the sandbox's admin API. Returns the report's message id.
     @discardableResult
-    public func nonDeliveryReport(to mailbox: String, linkedMessageID: String, localID: String?, workflowID: String) throws -> String {
+    public func nonDeliveryReport(to mailbox: String, linkedMessageID: String, localID: String?, workflowID: String) async throws -> String {
         var command: [String: Any] = ["op": "report", "mailbox": mailbox, "linked": linkedMessageID, "workflow": workflowID]
         if let localID { command["local_id"] = localID }
-        guard let id = try run(command)["message_id"] as? String else { throw TestSupportError("the sandbox made no report") }
+        guard let id = try await run(command)["message_id"] as? String else { throw TestSupportError("the sandbox made no report") }
         return id
     }
 
     /// Runs one mesh-client operation in a child python (bounded: 60 s) and returns its JSON answer.
-    private func run(_ command: [String: Any]) throws -> [String: Any] {
+    /// It waits with Task.sleep: a python start takes about a second, and blocking a thread of the
+    /// two-thread cooperative pool for that long stalls every other test running in parallel.
+    private func run(_ command: [String: Any]) async throws -> [String: Any] {
         var command = command
         command["url"] = url
         command["password"] = Self.password
@@ -214,7 +216,7 @@ public final class MESHSandbox: Sendable {
         try? output?.close()
         try? errors?.close()
         let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning {
             process.terminate()
             throw TestSupportError("mesh-client \(command["op"] ?? "") did not finish within 60 s")

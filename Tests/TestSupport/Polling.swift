@@ -12,6 +12,17 @@ public func waitUntil(timeout: Duration = .seconds(20), interval: Duration = .mi
     return try condition()
 }
 
+/// `waitUntil` for a condition that must itself wait (a child process, a network call).
+public func waitUntil(timeout: Duration = .seconds(20), interval: Duration = .milliseconds(25),
+                      _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}
+
 /// Drops a file the way agencies are told to: write under a temporary name, then rename into place.
 public func dropFile(_ bytes: [UInt8], named name: String, into directory: String) throws {
     let temporary = directory + "/." + name + ".tmp"
