@@ -146,6 +146,20 @@ struct JSONValueTests {
         #expect(value.jsonText(sortedKeys: true) == #"{"a":"x\"y\\z\n\u0001é😀/","b":[1,2.5,true,null]}"#)
     }
 
+    @Test func everyControlByteIsEscapedAndTheRunsBetweenAreKept() throws {
+        // Escapes at the start, the end, side by side and between plain runs.
+        let controls = String(decoding: (0..<0x20).map { UInt8($0) }, as: UTF8.self)
+        let text = "\"" + controls + "plain é \\ 😀" + controls + "\""
+        let serialized = JSONValue.string(text).jsonText()
+        #expect(serialized.hasPrefix(#""\"\u0000\u0001"#))
+        #expect(serialized.contains(#"\b\t\n\u000b\f\r"#))
+        #expect(serialized.contains(#"plain é \\ 😀"#))
+        #expect(serialized.hasSuffix(#"\u001f\"""#))
+        #expect(!serialized.utf8.contains { $0 < 0x20 })
+        #expect(try JSONDocument(parsing: Array(serialized.utf8)).root == .string(text))
+        #expect(JSONValue.string("").jsonText() == #""""#)
+    }
+
     @Test func prettySerialization() {
         let value: JSONValue = ["a": [1, [:]], "b": []]
         #expect(value.jsonText(pretty: true) == "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": []\n}")

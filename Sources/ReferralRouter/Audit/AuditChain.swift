@@ -34,6 +34,44 @@ public struct AuditChain: Sendable {
         return JSONValue.object(object).serialized(sortedKeys: true)
     }
 
+    /// The canonical bytes of an event up to its `seq` value: `"seq"` sorts last, so the canonical
+    /// bytes are this prefix, the decimal seq and `}`. An event is rendered ahead of the write
+    /// transaction with this; only its place in the chain is left for the single writer.
+    static func canonicalPrefix(at: Timestamp, event: String, referralId: String?, agency: String?,
+                                destination: String?, rule: String?, outcome: String?, detailText: String) -> [UInt8] {
+        var object = JSONObject()
+        object["at"] = .number(JSONNumber(Int(at.millisecondsSinceEpoch)))
+        object["event"] = .string(event)
+        object["referralId"] = referralId.map(JSONValue.string) ?? .null
+        object["agency"] = agency.map(JSONValue.string) ?? .null
+        object["destination"] = destination.map(JSONValue.string) ?? .null
+        object["rule"] = rule.map(JSONValue.string) ?? .null
+        object["outcome"] = outcome.map(JSONValue.string) ?? .null
+        object["detail"] = .string(detailText)
+        var bytes = JSONValue.object(object).serialized(sortedKeys: true)
+        bytes.removeLast()  // the closing brace: the object always has members, so it ends with `}`
+        bytes.append(contentsOf: #","seq":"#.utf8)
+        return bytes
+    }
+
+    /// The hash of an event rendered with `canonicalPrefix`, at `seq`.
+    func hash(previous: [UInt8], canonicalPrefix: [UInt8], seq: Int64) -> [UInt8] {
+        var suffix = Array(String(seq).utf8)
+        suffix.append(UInt8(ascii: "}"))
+        if let key {
+            var hmac = HMAC<SHA256>(key: key)
+            hmac.update(data: previous)
+            hmac.update(data: canonicalPrefix)
+            hmac.update(data: suffix)
+            return Array(hmac.finalize())
+        }
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: canonicalPrefix)
+        hasher.update(data: suffix)
+        return Array(hasher.finalize())
+    }
+
     func hash(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
         if let key {
             var hmac = HMAC<SHA256>(key: key)

@@ -28,9 +28,13 @@ public struct AuditEvent: Sendable {
     public var outcome: String?
     /// A JSON object of codes and paths.
     public var detail: JSONObject
+    /// The referral's row in the store, when the event concerns one: the audit's indexed `referral`
+    /// column, so that a referral's history is found without an index on random text ids. It is a
+    /// look-up aid, not part of the hashed content (`referralId` is).
+    public var referralRow: Int64?
 
     public init(kind: Kind, at: Timestamp, referralId: String? = nil, agency: String? = nil, destination: String? = nil,
-                rule: String? = nil, outcome: String? = nil, detail: JSONObject = JSONObject()) {
+                rule: String? = nil, outcome: String? = nil, detail: JSONObject = JSONObject(), referralRow: Int64? = nil) {
         self.kind = kind
         self.at = at
         self.referralId = referralId
@@ -39,6 +43,7 @@ public struct AuditEvent: Sendable {
         self.rule = rule
         self.outcome = outcome
         self.detail = detail
+        self.referralRow = referralRow
     }
 }
 

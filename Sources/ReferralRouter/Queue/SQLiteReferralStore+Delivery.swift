@@ -44,42 +44,55 @@ extension SQLiteReferralStore {
     public func recordAttempts(_ attempts: [DeliveryAttemptRecord]) async throws(StoreError) {
         guard !attempts.isEmpty else { return }
         let chain = self.chain
+        // Rendered before the transaction: the writer is the one serial stage.
+        let events = attempts.map { RenderedAuditEvent(Self.auditEvent(for: $0)) }
         try await write { db in
-            var events: [AuditEvent] = []
-            for attempt in attempts {
-                let at = attempt.at.millisecondsSinceEpoch
-                var detail: JSONObject = ["attempt": .number(JSONNumber(attempt.attempt))]
-                switch attempt.result {
-                case .delivered(let status, let reference):
-                    try db.cachedStatement(sql: """
-                        UPDATE delivery SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ?,
-                               remote_reference = COALESCE(?, remote_reference)
-                        WHERE id = ? AND state = 'pending'
-                        """).execute(arguments: [attempt.attempt, status, at, reference, attempt.deliveryID])
-                    detail["status"] = .number(JSONNumber(status))
-                    events.append(AuditEvent(kind: .delivered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
-                                             destination: attempt.destination, outcome: "delivered", detail: detail))
-                case .willRetry(let next, let error, let status):
-                    try db.cachedStatement(sql: """
-                        UPDATE delivery SET attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
-                        """).execute(arguments: [attempt.attempt, next.millisecondsSinceEpoch, error, status, attempt.deliveryID])
-                    detail["code"] = .string(attempt.code)
-                    if let status { detail["status"] = .number(JSONNumber(status)) }
-                    detail["nextAttemptAt"] = .string(next.rfc3339)
-                    events.append(AuditEvent(kind: .retry, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
-                                             destination: attempt.destination, outcome: "retry", detail: detail))
-                case .deadLettered(let reason, let status):
-                    try db.cachedStatement(sql: """
-                        UPDATE delivery SET state = 'dead', attempts = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
-                        """).execute(arguments: [attempt.attempt, reason, status, attempt.deliveryID])
-                    detail["code"] = .string(attempt.code)
-                    if let status { detail["status"] = .number(JSONNumber(status)) }
-                    events.append(AuditEvent(kind: .deadLettered, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
-                                             destination: attempt.destination, outcome: "dead-lettered", detail: detail))
-                }
-            }
+            for attempt in attempts { try Self.record(attempt, db: db) }
             try Self.appendAudit(events, chain: chain, db: db)
         }
+    }
+
+    private static func record(_ attempt: DeliveryAttemptRecord, db: Database) throws {
+        let at = attempt.at.millisecondsSinceEpoch
+        switch attempt.result {
+        case .delivered(let status, let reference):
+            try db.cachedStatement(sql: """
+                UPDATE delivery SET state = 'delivered', attempts = ?, last_status = ?, last_error = NULL, delivered_at = ?,
+                       remote_reference = COALESCE(?, remote_reference)
+                WHERE id = ? AND state = 'pending'
+                """).execute(arguments: [attempt.attempt, status, at, reference, attempt.deliveryID])
+        case .willRetry(let next, let error, let status):
+            try db.cachedStatement(sql: """
+                UPDATE delivery SET attempts = ?, next_attempt_at = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
+                """).execute(arguments: [attempt.attempt, next.millisecondsSinceEpoch, error, status, attempt.deliveryID])
+        case .deadLettered(let reason, let status):
+            try db.cachedStatement(sql: """
+                UPDATE delivery SET state = 'dead', attempts = ?, last_error = ?, last_status = ? WHERE id = ? AND state = 'pending'
+                """).execute(arguments: [attempt.attempt, reason, status, attempt.deliveryID])
+        }
+    }
+
+    /// The audit event of an attempt: codes only (a partner's answer text may echo personal data).
+    private static func auditEvent(for attempt: DeliveryAttemptRecord) -> AuditEvent {
+        var detail: JSONObject = ["attempt": .number(JSONNumber(attempt.attempt))]
+        let kind: AuditEvent.Kind
+        let outcome: String
+        switch attempt.result {
+        case .delivered(let status, _):
+            detail["status"] = .number(JSONNumber(status))
+            (kind, outcome) = (.delivered, "delivered")
+        case .willRetry(let next, _, let status):
+            detail["code"] = .string(attempt.code)
+            if let status { detail["status"] = .number(JSONNumber(status)) }
+            detail["nextAttemptAt"] = .string(next.rfc3339)
+            (kind, outcome) = (.retry, "retry")
+        case .deadLettered(_, let status):
+            detail["code"] = .string(attempt.code)
+            if let status { detail["status"] = .number(JSONNumber(status)) }
+            (kind, outcome) = (.deadLettered, "dead-lettered")
+        }
+        return AuditEvent(kind: kind, at: attempt.at, referralId: attempt.referralId, agency: attempt.agency,
+                          destination: attempt.destination, outcome: outcome, detail: detail, referralRow: attempt.referralRowID)
     }
 
     public func recordRemoteReference(deliveryID: Int64, reference: String) async throws(StoreError) {

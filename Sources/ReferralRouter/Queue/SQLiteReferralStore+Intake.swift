@@ -5,17 +5,20 @@ import JSONSchema
 extension SQLiteReferralStore {
     public func commitIntake(_ records: [IntakeRecord]) async throws(StoreError) -> [IntakeCommitResult] {
         let chain = self.chain
+        // The audit events of the usual outcome (stored as decided), rendered before the transaction:
+        // the writer is the one serial stage.
+        let rendered = records.map { AuditEvent.intake($0).map(RenderedAuditEvent.init) }
         return try await write { db in
             // Nearly always no record breaks a constraint: the batch goes in under one savepoint. When
             // one does, that savepoint is undone and each record gets its own.
             var results: [IntakeCommitResult] = []
             do {
                 try db.inSavepoint {
-                    results = try records.map { try Self.commit($0, chain: chain, db: db) }
+                    results = try zip(records, rendered).map { try Self.commit($0, rendered: $1, chain: chain, db: db) }
                     return .commit
                 }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                results = try records.map { try Self.commitIsolated($0, chain: chain, db: db) }
+                results = try zip(records, rendered).map { try Self.commitIsolated($0, rendered: $1, chain: chain, db: db) }
             }
             return results
         }
@@ -24,11 +27,12 @@ extension SQLiteReferralStore {
     /// Each record in its own savepoint: one record the database refuses (a constraint it breaks)
     /// is stored as rejected with the reason instead, and never takes the rest of the batch with it.
     /// I/O and disk-full errors still fail the whole batch (nothing is half-committed).
-    private static func commitIsolated(_ record: IntakeRecord, chain: AuditChain, db: Database) throws -> IntakeCommitResult {
+    private static func commitIsolated(_ record: IntakeRecord, rendered: [RenderedAuditEvent], chain: AuditChain,
+                                       db: Database) throws -> IntakeCommitResult {
         var result: IntakeCommitResult?
         do {
             try db.inSavepoint {
-                result = try commit(record, chain: chain, db: db)
+                result = try commit(record, rendered: rendered, chain: chain, db: db)
                 return .commit
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -38,7 +42,7 @@ extension SQLiteReferralStore {
                                                deliveries: [], notSent: [], priority: record.decision.priority)
             refused.issues.append(ValidationIssue(pointer: "", keyword: "queue", message: reason, line: nil, column: nil, schemaLocation: nil))
             try db.inSavepoint {
-                result = try commit(refused, chain: chain, db: db)
+                result = try commit(refused, rendered: nil, chain: chain, db: db)
                 return .commit
             }
         }
@@ -47,7 +51,9 @@ extension SQLiteReferralStore {
     }
 
     /// One record inside the batch transaction. Duplicate checks see earlier records of the same batch.
-    private static func commit(_ record: IntakeRecord, chain: AuditChain, db: Database) throws -> IntakeCommitResult {
+    /// `rendered` holds the record's intake events as it stands; they are used only if it is stored so.
+    private static func commit(_ record: IntakeRecord, rendered: [RenderedAuditEvent]?, chain: AuditChain,
+                               db: Database) throws -> IntakeCommitResult {
         let hash = Data(record.contentHash)
         // The same agency sending the same bytes again (or our own crash between commit and removing
         // the source): recorded, never queued twice. A rejected original does not count, so a file
@@ -61,7 +67,8 @@ extension SQLiteReferralStore {
                 INSERT INTO duplicate (agency, source_name, content_sha256, original, detected_at) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [record.agency, record.source.name, hash, originalID, record.receivedAt.millisecondsSinceEpoch])
             try appendAudit([AuditEvent(kind: .duplicate, at: record.receivedAt, referralId: originalReferral, agency: record.agency,
-                                        outcome: "duplicate-content", detail: ["sha256": .string(Digest.hex(record.contentHash))])],
+                                        outcome: "duplicate-content", detail: ["sha256": .string(Digest.hex(record.contentHash))],
+                                        referralRow: originalID)],
                             chain: chain, db: db)
             return .duplicateContent(originalReferralId: originalReferral)
         }
@@ -80,7 +87,8 @@ extension SQLiteReferralStore {
                     INSERT INTO duplicate (agency, source_name, content_sha256, original, detected_at) VALUES (?, ?, ?, ?, ?)
                     """, arguments: [record.agency, record.source.name, hash, same["id"] as Int64, record.receivedAt.millisecondsSinceEpoch])
                 try appendAudit([AuditEvent(kind: .duplicate, at: record.receivedAt, referralId: record.referralId, agency: record.agency,
-                                            outcome: "duplicate-referral-id", detail: ["sha256": .string(Digest.hex(record.contentHash))])],
+                                            outcome: "duplicate-referral-id", detail: ["sha256": .string(Digest.hex(record.contentHash))],
+                                            referralRow: same["id"])],
                                 chain: chain, db: db)
                 return .duplicateContent(originalReferralId: record.referralId)
             }
@@ -146,7 +154,9 @@ extension SQLiteReferralStore {
             scheduled.append(ScheduledDelivery(id: deliveryID, destination: delivery.destination, priority: decision.priority,
                                                attempts: 0, nextAttemptAt: record.receivedAt, acceptedAt: record.receivedAt))
         }
-        try appendAudit(AuditEvent.intake(record), chain: chain, db: db)
+        // A conflicting id changed the decision above: its events are rendered afresh.
+        let events = (conflict == nil ? rendered : nil) ?? AuditEvent.intake(record).map(RenderedAuditEvent.init)
+        try appendAudit(events.map { $0.about(referralRow: rowID) }, chain: chain, db: db)
         let stored = StoredReferral(rowID: rowID, referralId: record.referralId, receiptName: receiptName,
                                     receipt: decision.receipt, deliveries: scheduled)
         if let conflict { return .conflictingReferralId(stored, issue: conflict) }

@@ -66,7 +66,8 @@ extension SQLiteReferralStore {
                                               receipt: MESHReceiptRequest(recipient: sender, workflowID: receiptWorkflowID), at: at, db: db)
             }
             try Self.appendAudit([AuditEvent(kind: .duplicate, at: at, referralId: referralId, agency: agency, outcome: "duplicate-mesh-message",
-                                             detail: ["messageId": .string(messageID), "sha256": .string(Digest.hex(hash))])],
+                                             detail: ["messageId": .string(messageID), "sha256": .string(Digest.hex(hash))],
+                                             referralRow: rowID)],
                                  chain: chain, db: db)
             return referralId
         }
@@ -111,7 +112,8 @@ extension SQLiteReferralStore {
                     var detail: JSONObject = ["code": .string(code), "reportMessageId": .string(report.messageID)]
                     if let linked = report.linkedMessageID { detail["messageId"] = .string(linked) }
                     events.append(AuditEvent(kind: .deadLettered, at: report.at, referralId: referralId, agency: delivery["agency"],
-                                             destination: destination, outcome: "mesh-non-delivery", detail: detail))
+                                             destination: destination, outcome: "mesh-non-delivery", detail: detail,
+                                             referralRow: delivery["referral"]))
                 }
             } else if let receipt = try Row.fetchOne(db, sql: """
                 SELECT m.id, r.referral_id FROM mesh_receipt m JOIN referral r ON r.id = m.referral

@@ -99,24 +99,27 @@ public final class SQLiteReferralStore: ReferralStore {
 
     /// Appends events to the chain inside the caller's transaction.
     static func appendAudit(_ events: [AuditEvent], chain: AuditChain, db: Database) throws {
+        try appendAudit(events.map(RenderedAuditEvent.init), chain: chain, db: db)
+    }
+
+    /// Appends events rendered beforehand: inside the transaction only their place in the chain
+    /// (seq, previous hash, hash) is computed.
+    static func appendAudit(_ events: [RenderedAuditEvent], chain: AuditChain, db: Database) throws {
         guard !events.isEmpty else { return }
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
         var seq: Int64 = head.map { $0["seq"] } ?? 0
         var previous: [UInt8] = head.map { [UInt8]($0["hash"] as Data) } ?? AuditChain.genesis
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO audit (seq, at, event, referral_id, agency, destination, rule, outcome, detail, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO audit (seq, at, event, referral_id, agency, destination, rule, outcome, detail, prev_hash, hash, referral)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        for event in events {
+        for rendered in events {
             seq += 1
-            let detailText = JSONValue.object(event.detail).jsonText(sortedKeys: true)
-            let canonical = AuditChain.canonicalBytes(
-                seq: seq, at: event.at, event: event.kind.rawValue, referralId: event.referralId, agency: event.agency,
-                destination: event.destination, rule: event.rule, outcome: event.outcome, detailText: detailText)
-            let hash = chain.hash(previous: previous, canonical: canonical)
+            let event = rendered.event
+            let hash = chain.hash(previous: previous, canonicalPrefix: rendered.canonicalPrefix, seq: seq)
             try statement.execute(arguments: [
                 seq, event.at.millisecondsSinceEpoch, event.kind.rawValue, event.referralId, event.agency,
-                event.destination, event.rule, event.outcome, detailText, Data(previous), Data(hash),
+                event.destination, event.rule, event.outcome, rendered.detailText, Data(previous), Data(hash), event.referralRow,
             ])
             previous = hash
         }

@@ -85,6 +85,7 @@ enum StoreMigrations {
         migrator.registerMigration(MESHStoreMigration.rejectedExemptName, migrate: MESHStoreMigration.exemptRejected)
         migrator.registerMigration(ResubmissionMigration.name, migrate: ResubmissionMigration.migrate)
         migrator.registerMigration(PayloadTableMigration.name, migrate: PayloadTableMigration.migrate)
+        migrator.registerMigration(LeanIndexMigration.name, migrate: LeanIndexMigration.migrate)
         return migrator
     }
 }

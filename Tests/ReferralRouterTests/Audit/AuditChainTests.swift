@@ -189,6 +189,32 @@ struct AuditChainTests {
         }
     }
 
+    /// Events are rendered before the write transaction with everything but their `seq`; the bytes
+    /// hashed must be exactly the canonical form that verification recomputes.
+    @Test(arguments: [nil, [UInt8](repeating: 7, count: 32)] as [[UInt8]?])
+    func anEventRenderedAheadHashesAsItsCanonicalForm(key: [UInt8]?) {
+        let chain = AuditChain(key: key)
+        let previous = [UInt8](repeating: 3, count: 32)
+        let events = [
+            AuditEvent(kind: .received, at: Timestamp(millisecondsSinceEpoch: 1_764_000_000_123), referralId: "r-\"quoted\"\n",
+                       agency: "school-a", outcome: "ACCEPTED", detail: ["notSent": ["é", "😀"], "bytes": 4589]),
+            AuditEvent(kind: .configurationLoaded, at: Timestamp(millisecondsSinceEpoch: 0)),
+            AuditEvent(kind: .routed, at: Timestamp(millisecondsSinceEpoch: 5), referralId: "", agency: "", destination: "",
+                       rule: "", outcome: "", detail: ["sent": [""]], referralRow: 42),
+        ]
+        for event in events {
+            let rendered = RenderedAuditEvent(event)
+            for seq: Int64 in [1, 9, 10, 1_234_567_890_123] {
+                let canonical = AuditChain.canonicalBytes(
+                    seq: seq, at: event.at, event: event.kind.rawValue, referralId: event.referralId, agency: event.agency,
+                    destination: event.destination, rule: event.rule, outcome: event.outcome, detailText: rendered.detailText)
+                #expect(rendered.canonicalPrefix + Array("\(seq)}".utf8) == canonical)
+                #expect(chain.hash(previous: previous, canonicalPrefix: rendered.canonicalPrefix, seq: seq)
+                        == chain.hash(previous: previous, canonical: canonical))
+            }
+        }
+    }
+
     @Test func theCanonicalFormCoversEveryColumnAndDistinguishesNullFromEmpty() {
         let base = AuditChain.canonicalBytes(seq: 1, at: Timestamp(millisecondsSinceEpoch: 5), event: "received", referralId: "r",
                                              agency: "a", destination: nil, rule: nil, outcome: "ACCEPTED", detailText: "{}")

@@ -48,6 +48,8 @@ struct SQLiteReferralStoreIntakeTests {
             // One event for the decision (with why the other partner types were not sent to), then
             // one per delivery queued.
             #expect(try auditEvents(fixture) == ["received", "routed", "routed"])
+            // Each is found by the referral's row (the indexed look-up column).
+            #expect(try count(fixture, "SELECT COUNT(*) FROM audit WHERE referral = ?", [stored.rowID]) == 3)
             #expect(try count(fixture, """
                 SELECT COUNT(*) FROM audit WHERE event = 'received' AND detail LIKE '%"notSent"%' AND detail LIKE '%"police"%'
                 """) == 1)
@@ -115,6 +117,13 @@ struct SQLiteReferralStoreIntakeTests {
             let snapshot = try #require(try await fixture.store.receiptSnapshot(referralRowID: refused.rowID))
             #expect(snapshot.receipt == .rejected)
             #expect(!snapshot.reasons.isEmpty)
+            // Its audit tells what was stored (rejected), not what was rendered before the refusal.
+            let connection = try fixture.rawConnection()
+            defer { try? connection.close() }
+            let events = try await connection.read { db in
+                try String.fetchAll(db, sql: "SELECT event FROM audit WHERE referral = ? ORDER BY seq", arguments: [refused.rowID])
+            }
+            #expect(events == ["rejected"])
             #expect(try await fixture.store.verifyAudit().isIntact)
         }
     }
