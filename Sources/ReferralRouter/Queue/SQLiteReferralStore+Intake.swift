@@ -8,19 +8,19 @@ extension SQLiteReferralStore {
         // The audit events of the usual outcome (stored as decided), rendered before the transaction:
         // the writer is the one serial stage.
         let rendered = records.map { AuditEvent.intake($0).map(RenderedAuditEvent.init) }
-        return try await write { db in
-            // Nearly always no record breaks a constraint: the batch goes in under one savepoint. When
-            // one does, that savepoint is undone and each record gets its own.
-            var results: [IntakeCommitResult] = []
+        // Nearly always no record breaks a constraint, and the batch goes in as it is, with no savepoint
+        // (a savepoint makes SQLite copy every page it changes to a sub-journal first). When one does,
+        // that transaction is rolled back and the batch goes in again with a savepoint per record.
+        let results = try await writeOrRollBack { db -> [IntakeCommitResult]? in
             do {
-                try db.inSavepoint {
-                    results = try zip(records, rendered).map { try Self.commit($0, rendered: $1, chain: chain, db: db) }
-                    return .commit
-                }
+                return try zip(records, rendered).map { try Self.commit($0, rendered: $1, chain: chain, db: db) }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                results = try zip(records, rendered).map { try Self.commitIsolated($0, rendered: $1, chain: chain, db: db) }
+                return nil
             }
-            return results
+        }
+        if let results { return results }
+        return try await write { db in
+            try zip(records, rendered).map { try Self.commitIsolated($0, rendered: $1, chain: chain, db: db) }
         }
     }
 

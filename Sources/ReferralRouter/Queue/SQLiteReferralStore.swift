@@ -31,6 +31,9 @@ public final class SQLiteReferralStore: ReferralStore {
             // 1 MB of page cache per connection (SQLite's default is 2 MB): the working set is the
             // newest rows, and the file system cache holds the rest.
             try db.execute(sql: "PRAGMA cache_size = -1024")
+            // Temporary tables, indexes and sub-journals (which hold copies of pages, so personal data)
+            // stay in memory: nothing of a referral is written outside the state directory.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             // Created 0600 before SQLite opens it: the -wal and -shm files copy the database's mode.
@@ -76,6 +79,27 @@ public final class SQLiteReferralStore: ReferralStore {
             let result = try await pool.write(body)
             writes.add(1, ordering: .relaxed)
             committed.signal()
+            return result
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// A write transaction that is rolled back, not committed, when the body returns nil.
+    func writeOrRollBack<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T?) async throws(StoreError) -> T? {
+        do {
+            let result = try await pool.writeWithoutTransaction { db -> T? in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return result == nil ? .rollback : .commit
+                }
+                return result
+            }
+            if result != nil {
+                writes.add(1, ordering: .relaxed)
+                committed.signal()
+            }
             return result
         } catch {
             throw Self.map(error)

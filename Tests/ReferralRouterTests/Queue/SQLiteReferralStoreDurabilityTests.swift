@@ -63,6 +63,37 @@ struct SQLiteReferralStoreDurabilityTests {
         }
     }
 
+    /// A savepoint makes SQLite copy each page it changes (referral data) to a sub-journal first, and
+    /// temporary tables hold rows too. Both stay in memory, never in SQLite's temporary directory
+    /// (/var/tmp), outside the state directory.
+    @Test func pagesCopiedForASavepointOrATemporaryTableStayInMemory() async throws {
+        try await withTemporaryStore { fixture in
+            _ = try await fixture.store.commitIntake((0..<40).map { IntakeRecordFactory.record(referralId: "ref-\($0)") })
+            // About 800 KB of existing pages to change: far past the 64 KB a sub-journal keeps in memory
+            // before SQLite would spill it to a file.
+            try await fixture.execute("UPDATE referral SET document = zeroblob(20000)")
+            let temporaryFiles = try await fixture.store.pool.write { db -> [String] in
+                var open: [String] = []
+                try db.inSavepoint {
+                    try db.execute(sql: "UPDATE referral SET document = randomblob(20000)")
+                    try db.execute(sql: "CREATE TEMP TABLE scratch AS SELECT document FROM referral ORDER BY random()")
+                    open = Self.openSQLiteTemporaryFiles()
+                    return .rollback
+                }
+                try db.execute(sql: "DROP TABLE IF EXISTS temp.scratch")
+                return open
+            }
+            #expect(temporaryFiles.isEmpty)
+        }
+    }
+
+    /// This process's open files that SQLite created as temporary files (named `etilqs_…`, deleted).
+    private static func openSQLiteTemporaryFiles() -> [String] {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+            .filter { $0.contains("etilqs") }
+    }
+
     @Test func theSchemaRefusesWhatTheCodeShouldNeverDo() async throws {
         try await withTemporaryStore { fixture in
             let stored = try #require(try await fixture.store.commitIntake([IntakeRecordFactory.record()]).first?.stored)
