@@ -161,6 +161,7 @@ public final class DirectoryWatcher: Sendable {
             var thread = pthread_t()
             let result = pthread_create(&thread, nil, { context in
                 guard let context else { return nil }
+                CurrentProcess.nameCurrentThread("rr-watch")
                 Unmanaged<InotifyReader>.fromOpaque(context).takeRetainedValue().run()
                 return nil
             }, context)

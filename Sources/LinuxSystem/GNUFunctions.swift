@@ -9,6 +9,8 @@ enum GNUFunctions {
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     typealias SyncFS = @convention(c) (Int32) -> Int32
     typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>?) -> Int32
+    typealias GetThreadName = @convention(c) (pthread_t, UnsafeMutablePointer<CChar>?, Int) -> Int32
 
     /// renameat2(2); glibc ≥ 2.28.
     static let renameat2: RenameAt2? = resolve("renameat2", as: RenameAt2.self)
@@ -20,6 +22,9 @@ enum GNUFunctions {
     static let syncfs: SyncFS? = resolve("syncfs", as: SyncFS.self)
     /// mallopt(3); <malloc.h> is not in Swift's Glibc module.
     static let mallopt: MallOpt? = resolve("mallopt", as: MallOpt.self)
+    /// pthread_setname_np(3) and pthread_getname_np(3); glibc ≥ 2.12.
+    static let setThreadName: SetThreadName? = resolve("pthread_setname_np", as: SetThreadName.self)
+    static let getThreadName: GetThreadName? = resolve("pthread_getname_np", as: GetThreadName.self)
     /// M_ARENA_MAX from <malloc.h>.
     static let mallocArenaMax: Int32 = -8
 

@@ -113,11 +113,22 @@ public final class FolderIntake: Service, Sendable {
     private let heartbeat = Mutex<ContinuousClock.Instant?>(nil)
 
     public func run() async throws {
-        let settling = Task { await settler.run() }
+        // Reading and validating batches, and removing sources, run on threads of their own: they block
+        // or compute for milliseconds, and on the cooperative pool every other stage would wait for them.
+        let intakeThread = DedicatedThreadExecutor(name: "rr-intake")
+        let settlerThread = DedicatedThreadExecutor(name: "rr-settle")
+        let settling = Task(executorPreference: settlerThread) { [settler] in await settler.run() }
         defer {
             settling.cancel()
             settler.settleQueued()
+            intakeThread.shutdown()
+            Task { await settling.value; settlerThread.shutdown() }
         }
+        try await withTaskExecutorPreference(intakeThread) { try await watchAndTake() }
+    }
+
+    /// Watches the folders and takes batches until shutdown, watching again after a reload.
+    private func watchAndTake() async throws {
         var ready = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let folders = live.current.configuration.agencies

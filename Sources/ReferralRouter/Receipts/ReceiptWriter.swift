@@ -57,8 +57,15 @@ public final class ReceiptWriter: Service, Sendable {
 
     public var backlog: Int { dirty.withLock { $0.count } }
 
-    /// Writes until graceful shutdown, then flushes what is left.
+    /// Writes until graceful shutdown, then flushes what is left. On a thread of its own: writing a
+    /// batch of receipts blocks in system calls for milliseconds.
     public func run() async throws {
+        let thread = DedicatedThreadExecutor(name: "rr-receipts")
+        defer { thread.shutdown() }
+        await withTaskExecutorPreference(thread) { await writeUntilShutdown() }
+    }
+
+    private func writeUntilShutdown() async {
         await withGracefulShutdownHandler {
             while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 // Until the earliest receipt is due (a new one wakes this sooner); no timeout when none waits.
