@@ -3,64 +3,46 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Reuse is the point of the design: one client reusing its connection, TLS session and parsed
-/// CA store must beat a fresh client per request (the naive easy-handle-per-request pattern)
-/// by a wide margin. Measured side by side in one run against nginx on 127.0.0.1.
+/// Reuse is the point of the design: one client keeps its connection, TLS session and parsed CA
+/// store across requests (the naive easy-handle-per-request pattern opens one connection each).
+/// How much faster that is belongs to scripts/bench-delivery (figures in docs/performance.md), not
+/// to a timed test: a shared machine's stalls would make a speed bound flaky. This checks the
+/// behaviour that makes it fast.
 @Suite(.enabled(if: NginxPartner.executable != nil, "nginx-light is not installed"))
 struct ThroughputTests {
-    @Test func reusingOneClientIsFarFasterThanAClientPerRequest() async throws {
+    @Test func oneClientReusesItsConnectionAcrossManyRequests() async throws {
         let pki = try CurlTestFixture.pki()
         let nginx = try NginxPartner(pki: pki)
         let tls = CurlTestFixture.trustingTLS(pki)
         let body = Array(repeating: UInt8(ascii: "a"), count: 4096)
         let url = nginx.url(path: "/referrals")
-
-        // Interleaved rounds, compared by each way's best round: load from other suites only
-        // ever slows a round down, so the best rounds are the fairest side-by-side figures.
-        let rounds = 8
-        let freshPerRound = 5
-        let reusedPerRound = 125
         let client = try HTTPClient()
         defer { client.shutdown() }
-        var freshRounds: [Duration] = []
-        var reusedRounds: [Duration] = []
-        for _ in 0..<rounds {
-            let freshStart = ContinuousClock.now
-            for _ in 0..<freshPerRound {
-                let fresh = try HTTPClient()
-                let response = try await fresh.send(HTTPRequest(url: url, body: body, tls: tls))
-                #expect(response.status == 202)
-                fresh.shutdown()
-            }
-            freshRounds.append(ContinuousClock.now - freshStart)
-
-            let reusedStart = ContinuousClock.now
-            for _ in 0..<reusedPerRound {
-                // nginx may reset a stream it answered before reading the body
-                // (machine-figures.md); a router retries that, and so does this loop.
-                var attempts = 0
-                while true {
-                    attempts += 1
-                    do {
-                        let response = try await client.send(HTTPRequest(url: url, body: body, tls: tls))
-                        #expect(response.status == 202)
-                        break
-                    } catch {
-                        guard error.kind == .http2, attempts < 3 else { throw error }
-                    }
+        for _ in 0..<500 {
+            // nginx may reset a stream it answered before reading the body
+            // (machine-figures.md); a router retries that, and so does this loop.
+            var attempts = 0
+            while true {
+                attempts += 1
+                do {
+                    let response = try await client.send(HTTPRequest(url: url, body: body, tls: tls))
+                    #expect(response.status == 202)
+                    break
+                } catch {
+                    guard error.kind == .http2, attempts < 3 else { throw error }
                 }
             }
-            reusedRounds.append(ContinuousClock.now - reusedStart)
         }
-        func perSecond(_ count: Int, _ elapsed: Duration) -> Double {
-            Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
-        let fresh = perSecond(freshPerRound, try #require(freshRounds.min()))
-        let reused = perSecond(reusedPerRound, try #require(reusedRounds.min()))
-        print("throughput (best round): fresh client per request \(Int(fresh))/s, one reused client \(Int(reused))/s (sequential)")
-        // Seen here: 9-17x (debug build, other suites running alongside).
-        #expect(reused > fresh * 3, "reused \(reused)/s vs fresh \(fresh)/s")
+        // A fresh client per request would have opened 500; a reset stream may cost one reconnection.
         #expect(client.connectionsOpened <= 2)
+
+        // The contrast: clients that are not reused each open their own connection.
+        for _ in 0..<3 {
+            let fresh = try HTTPClient()
+            #expect(try await fresh.send(HTTPRequest(url: url, body: body, tls: tls)).status == 202)
+            #expect(fresh.connectionsOpened == 1)
+            fresh.shutdown()
+        }
     }
 
     @Test func parsedCAStoreIsCachedAcrossNewConnections() async throws {

@@ -6,7 +6,7 @@ import TestSupport
 /// 127.0.0.1 (AUTH_MODE=full, mutual TLS required), with the built daemon as a child process.
 /// The health partner sends from X26ABC1 to the router's mailbox X26ABC2 on TEST_WORKFLOW; receipts
 /// go back on TEST_WORKFLOW_ACK.
-@Suite(.serialized, .enabled(if: MESHSandbox.unavailableReason == nil, "\(MESHSandbox.unavailableReason ?? "")"))
+@Suite(.serialized, .enabled("needs python3 with mesh-sandbox and mesh-client (scripts/test installs them)") { await MESHSandbox.unavailableReason == nil })
 struct MESHMailboxTests {
     static let partner = "X26ABC1"
     static let routerMailbox = "X26ABC2"
@@ -247,7 +247,7 @@ struct MESHMailboxTests {
 }
 
 /// Reports for a MESH destination whose sending mailbox no agency drains.
-@Suite(.serialized, .enabled(if: MESHSandbox.unavailableReason == nil, "\(MESHSandbox.unavailableReason ?? "")"))
+@Suite(.serialized, .enabled("needs python3 with mesh-sandbox and mesh-client (scripts/test installs them)") { await MESHSandbox.unavailableReason == nil })
 struct MESHDestinationReportTests {
     @Test func aDestinationsOwnMailboxIsPolledForReportsOnly() async throws {
         let sandbox = try RouterSandbox(prefix: "mesh-reports")

@@ -7,7 +7,7 @@ import Synchronization
 /// X26ABC2 and X26ABC3, password `password`. The other side of the conversation (sending, reading
 /// and acknowledging as a partner would) goes through the PyPI `mesh-client`, in child processes.
 ///
-///     guard MESHSandbox.unavailableReason == nil else { return }
+///     guard await MESHSandbox.unavailableReason == nil else { return }
 ///     let mesh = try await MESHSandbox.start(pki: pki, directory: temp)
 ///     let id = try await mesh.send(from: "X26ABC1", to: "X26ABC2", workflowID: "TEST_WORKFLOW", body: bytes)
 public final class MESHSandbox: Sendable {
@@ -21,8 +21,20 @@ public final class MESHSandbox: Sendable {
     private let process: Mutex<Process?>
 
     /// Why the sandbox cannot run here (python3, mesh-sandbox, mesh-client or uvicorn missing), or nil.
-    /// scripts/test installs them; without them the MESH tests say so and skip.
-    public static let unavailableReason: String? = {
+    /// scripts/test installs them; without them the MESH tests say so and skip. The check imports the
+    /// packages in Python (seconds on a loaded machine): it runs once, on a thread of its own, so no
+    /// cooperative thread (and no test's timer) waits for it.
+    public static var unavailableReason: String? {
+        get async { await availability.value }
+    }
+
+    private static let availability = Task<String?, Never> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            Thread { continuation.resume(returning: checkAvailability()) }.start()
+        }
+    }
+
+    private static func checkAvailability() -> String? {
         guard let python = try? TestPaths.executable(named: "python3") else { return "python3 is not installed" }
         let check = Process()
         check.executableURL = URL(fileURLWithPath: python)
@@ -32,7 +44,7 @@ public final class MESHSandbox: Sendable {
         guard (try? check.run()) != nil else { return "python3 cannot be started" }
         check.waitUntilExit()
         return check.terminationStatus == 0 ? nil : "the PyPI packages mesh-sandbox and mesh-client are not installed (scripts/test installs them)"
-    }()
+    }
 
     /// `https://127.0.0.1:<port>`: the `mesh_url` / `[agency.mesh] url` to configure.
     public var url: String { "https://127.0.0.1:\(port)" }
@@ -41,7 +53,7 @@ public final class MESHSandbox: Sendable {
     /// `startTimeout`, until it listens.
     public static func start(pki: TestPKI, directory: String, requireClientCertificate: Bool = true,
                              startTimeout: Duration = .seconds(30)) async throws -> MESHSandbox {
-        if let reason = unavailableReason { throw TestSupportError("mesh-sandbox cannot run: \(reason)") }
+        if let reason = await unavailableReason { throw TestSupportError("mesh-sandbox cannot run: \(reason)") }
         let sharedKey = "test-shared-key-" + String(UInt64.random(in: .min ... .max), radix: 16)
         let portFile = directory + "/mesh-sandbox.port"
         let logFile = directory + "/mesh-sandbox.log"

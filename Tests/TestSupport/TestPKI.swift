@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A throw-away public key infrastructure made at test time with the `openssl` command:
 /// a CA, a server certificate for 127.0.0.1, ::1 and localhost, a client certificate (plain and
@@ -175,32 +176,67 @@ private struct OpenSSLRunner {
         return "sha256//" + bytes.base64EncodedString()
     }
 
-    /// Runs openssl with `arguments`; returns its standard output. Waits at most 30 s.
+    /// Runs openssl with `arguments` in `directory`; returns its standard output.
+    ///
+    /// Spawned and reaped directly (posix_spawn, waitpid) rather than through Foundation's `Process`,
+    /// whose exit monitoring runs on Dispatch's shared threads: with those busy (a parallel test run),
+    /// a finished openssl was seen as still running for more than 30 s.
     func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                throw TestSupportError("openssl \(arguments.first ?? "") did not finish within 30 s")
-            }
-            Thread.sleep(forTimeInterval: 0.005)
+        var output: [Int32] = [-1, -1]
+        var errors: [Int32] = [-1, -1]
+        guard pipe(&output) == 0, pipe(&errors) == 0 else { throw TestSupportError("pipe failed: errno \(errno)") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+        for descriptor in output + errors { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        // GNU env changes directory for openssl, whose paths are relative to the PKI's directory.
+        let argv = ["/usr/bin/env", "-C", directory, executable] + arguments
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        close(output[1])
+        close(errors[1])
+        defer {
+            close(output[0])
+            close(errors[0])
         }
-        // openssl prints a few lines at most, well under a pipe's buffer, so reading after exit is safe.
-        let standardOutput = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let standardError = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw TestSupportError("openssl \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(standardError)")
+        guard spawned == 0 else { throw TestSupportError("cannot start openssl: errno \(spawned)") }
+        // Bounded: an openssl still running after 60 s is killed, which ends the reads and the wait.
+        let finished = Atomic<Bool>(false)
+        defer { finished.store(true, ordering: .releasing) }
+        let child = pid
+        Thread {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !finished.load(ordering: .acquiring), ContinuousClock.now < deadline { usleep(50_000) }
+            if !finished.load(ordering: .acquiring) { kill(child, SIGKILL) }
+        }.start()
+        // openssl prints a few lines at most: reading to the end, then reaping, cannot block on a full pipe.
+        let standardOutput = String(decoding: Self.readAll(output[0]), as: UTF8.self)
+        let standardError = String(decoding: Self.readAll(errors[0]), as: UTF8.self)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        let exited = (status & 0x7f) == 0
+        let exitCode = (status >> 8) & 0xff
+        guard exited, exitCode == 0 else {
+            throw TestSupportError("openssl \(arguments.joined(separator: " ")) failed (status \(status)): \(standardError)")
         }
         return standardOutput
+    }
+
+    private static func readAll(_ descriptor: Int32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count > 0 {
+                bytes += buffer[0..<count]
+            } else if count == 0 || errno != EINTR {
+                return bytes
+            }
+        }
     }
 }

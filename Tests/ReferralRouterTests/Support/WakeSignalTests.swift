@@ -29,7 +29,7 @@ struct WakeSignalTests {
         await signal.wait(timeout: .seconds(2))
         let second = await ContinuousClock().measure { await signal.wait(timeout: .milliseconds(100)) }
         #expect(second >= .milliseconds(100))
-        #expect(second < .seconds(10))   // generous: the machine may be loaded
+        #expect(second < .seconds(60))   // generous: a shared machine has stalled for ~10 s at a time
     }
 
     @Test func aSignalWakesAWaiter() async throws {
