@@ -15,6 +15,13 @@ public enum FileSystem {
     /// As `listDirectory(_:)`, but stops after `maximumEntries` names so a huge backlog costs bounded
     /// memory. If the result has exactly `maximumEntries` entries there may be more.
     public static func listDirectory(_ path: String, maximumEntries: Int) throws(SystemError) -> [DirectoryEntry] {
+        try listDirectory(path, maximumEntries: maximumEntries, including: { _ in true })
+    }
+
+    /// As `listDirectory(_:maximumEntries:)`, counting and returning only the names `including`
+    /// accepts, so names the caller would skip never use up `maximumEntries`.
+    public static func listDirectory(_ path: String, maximumEntries: Int,
+                                     including: (String) -> Bool) throws(SystemError) -> [DirectoryEntry] {
         precondition(maximumEntries >= 0, "maximumEntries must not be negative")
         try SystemCall.checkPath("opendir", path)
         var stream: OpaquePointer?
@@ -40,7 +47,7 @@ public enum FileSystem {
             }
             let namePointer = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self)
             let name = String(decoding: UnsafeRawBufferPointer(start: namePointer, count: strlen(namePointer)), as: UTF8.self)
-            if name == "." || name == ".." { continue }
+            if name == "." || name == ".." || !including(name) { continue }
 
             if let kind = FileKind(directoryEntryType: entry.pointee.d_type) {
                 entries.append(DirectoryEntry(name: name, kind: kind))

@@ -53,6 +53,37 @@ struct IntakeEndToEndTests {
         #expect(await router.stop() == 0)
     }
 
+    /// `max_waiting_files` bounds what intake holds in memory. A backlog larger than it, in a folder
+    /// crowded with names still being written, is still taken in full, and at once: not at the next
+    /// periodic rescan (an hour away here).
+    @Test func aBacklogLargerThanTheWaitingLimitIsTakenInFullWithoutWaitingForARescan() async throws {
+        let sandbox = try RouterSandbox(prefix: "e2e-backlog")
+        defer { sandbox.remove() }
+        let partners = try await Partners.start(sandbox)
+        defer { partners.stop() }
+        try sandbox.writeShippedDestinations(urls: partners.urls)
+        try String(contentsOfFile: sandbox.configDirectory + "/router.toml", encoding: .utf8)
+            .replacingOccurrences(of: "rescan_interval_seconds = 30", with: "rescan_interval_seconds = 3600\nbatch_max_files = 4\nmax_waiting_files = 8")
+            .write(toFile: sandbox.configDirectory + "/router.toml", atomically: true, encoding: .utf8)
+        let inbound = sandbox.inbound("health-visiting")
+        try FileManager.default.createDirectory(atPath: inbound, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var ids: [String] = []
+        for index in 0..<40 {
+            let id = UUID().uuidString.lowercased()
+            ids.append(id)
+            try dropFile(try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id), named: "r\(index).json", into: inbound)
+        }
+        for index in 0..<30 { try Data("{".utf8).write(to: URL(fileURLWithPath: inbound + "/busy\(index).json.part")) }
+
+        let router = try await sandbox.startRouter()
+        #expect(await waitUntil(timeout: .seconds(60)) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: inbound)) ?? []).filter { $0.hasSuffix(".json") }.isEmpty
+        }, "every ready file taken")
+        #expect(await waitUntil(timeout: .seconds(60)) { Set((try? partners.referralIds(at: "la-front-door")) ?? []) == Set(ids) })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inbound).count == 30, "names still being written are left")
+        #expect(await router.stop() == 0)
+    }
+
     @Test func duplicatesAreRecordedNotQueuedTwiceEvenAcrossARestart() async throws {
         let sandbox = try RouterSandbox(prefix: "e2e-duplicates")
         defer { sandbox.remove() }

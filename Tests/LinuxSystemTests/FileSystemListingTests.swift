@@ -36,6 +36,19 @@ struct FileSystemListingTests {
         }
     }
 
+    /// Names the caller skips (files still being written, files already taken) never use up the limit,
+    /// so a folder full of them cannot hide the files behind them.
+    @Test func skippedNamesDoNotCountTowardsTheLimit() async throws {
+        try await withTemporaryDirectory { (directory) async throws in
+            for index in 0..<20 { try writeTestFile(directory.appending("busy\(index).tmp"), "x") }
+            for index in 0..<3 { try writeTestFile(directory.appending("ready\(index).json"), "x") }
+            let listed = try FileSystem.listDirectory(directory.path, maximumEntries: 2) { !$0.hasSuffix(".tmp") }
+            #expect(listed.count == 2)
+            #expect(listed.allSatisfy { $0.name.hasPrefix("ready") })
+            #expect(try FileSystem.listDirectory(directory.path, maximumEntries: 10) { !$0.hasSuffix(".tmp") }.count == 3)
+        }
+    }
+
     @Test func listingAMissingOrNonDirectoryPathFailsNamingIt() async throws {
         try await withTemporaryDirectory { (directory) async throws in
             #expect(throws: SystemError(call: "opendir", errno: ENOENT, path: directory.appending("none"))) {

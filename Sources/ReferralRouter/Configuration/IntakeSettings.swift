@@ -7,6 +7,10 @@ public struct IntakeSettings: Sendable, Hashable {
     /// At most this many files are committed in one transaction. Throughput barely changes above
     /// ~100 (the benchmark: 64, 128, 256 and 1024 within 10%); memory grows with it.
     public var batchMaxFiles: Int = 128
+    /// At most this many waiting files (across all folders) are known in memory at once; the rest stay
+    /// in their folders and are listed again when these have been taken. Bounds intake's memory
+    /// whatever the backlog (a folder of a million files).
+    public var maxWaitingFiles: Int = 4096
     /// A full rescan of every inbound folder runs this often as a safety net behind inotify.
     public var rescanInterval: Duration = .seconds(60)
     /// Below this much free space in the state or spool file system, intake pauses (files stay put).

@@ -155,6 +155,10 @@ extension RouterConfiguration {
         settings.maxFileBytes = table.integer("max_file_bytes", default: settings.maxFileBytes, range: 1024...(64 << 20))
         settings.maxJSONDepth = table.integer("max_json_depth", default: settings.maxJSONDepth, range: 4...256)
         settings.batchMaxFiles = table.integer("batch_max_files", default: settings.batchMaxFiles, range: 1...10_000)
+        settings.maxWaitingFiles = table.integer("max_waiting_files", default: settings.maxWaitingFiles, range: 1...10_000_000)
+        if settings.maxWaitingFiles < settings.batchMaxFiles {
+            table.problem("max_waiting_files", "must be at least batch_max_files (\(settings.batchMaxFiles)): a batch is taken from the waiting files")
+        }
         settings.rescanInterval = table.seconds("rescan_interval_seconds", default: 60, range: 1...86400)
         settings.minFreeBytes = table.integer("min_free_bytes", default: settings.minFreeBytes, range: 0...(1 << 50))
         settings.pauseRetryInterval = table.seconds("pause_retry_seconds", default: 5, range: 0.1...3600)

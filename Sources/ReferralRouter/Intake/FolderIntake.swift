@@ -41,10 +41,14 @@ public final class FolderIntake: Service, Sendable {
         private var members: Set<Candidate> = []
         var count: Int { members.count }
 
-        mutating func add(_ candidate: Candidate) {
-            guard members.insert(candidate).inserted else { return }
+        @discardableResult
+        mutating func add(_ candidate: Candidate) -> Bool {
+            guard members.insert(candidate).inserted else { return false }
             order.append(candidate)
+            return true
         }
+
+        func contains(_ candidate: Candidate) -> Bool { members.contains(candidate) }
 
         mutating func take(_ limit: Int) -> [Candidate] {
             let end = min(head + limit, order.count)
@@ -64,6 +68,8 @@ public final class FolderIntake: Service, Sendable {
         var rewatchRequested = false
         var paused: String?
         var lastScan: ContinuousClock.Instant?
+        /// Files are waiting beyond those held in memory (`max_waiting_files`): list again when these run low.
+        var moreWaiting = false
     }
 
     public init(live: LiveConfiguration, store: any ReferralStore, delivery: DeliveryService, receipts: ReceiptWriter,
@@ -163,7 +169,13 @@ public final class FolderIntake: Service, Sendable {
         switch event {
         case .fileReady(let directory, let name):
             guard let agency = byDirectory[directory], !isTaken(directory + "/" + name) else { return }
-            candidates.withLock { $0.add(Candidate(agency: agency, directory: directory, name: name)) }
+            let limit = live.current.configuration.intake.maxWaitingFiles
+            let added = candidates.withLock { queue -> Bool in
+                guard queue.count < limit else { return false }
+                queue.add(Candidate(agency: agency, directory: directory, name: name))
+                return true
+            }
+            if !added { state.withLock { $0.moreWaiting = true } }
         case .overflow:
             state.withLock { $0.rescanRequested = true }
         case .watchLost:
@@ -181,6 +193,7 @@ public final class FolderIntake: Service, Sendable {
             let settings = configuration.intake
             let (rescan, rewatch) = state.withLock { state -> (Bool, Bool) in
                 let due = state.rescanRequested || state.lastScan.map { ContinuousClock.now - $0 >= settings.rescanInterval } ?? true
+                    || (state.moreWaiting && candidates.withLock { $0.count } < settings.batchMaxFiles)
                 return (due, state.rewatchRequested)
             }
             if rewatch { return }
@@ -190,7 +203,7 @@ public final class FolderIntake: Service, Sendable {
                 let agencyOfDirectory = Dictionary(configuration.agencies.map { ($0.inboundDirectory, $0.id) }, uniquingKeysWith: { first, _ in first })
                 for fate in replaced {
                     guard let agency = agencyOfDirectory[fate.directory] else { continue }
-                    candidates.withLock { $0.add(Candidate(agency: agency, directory: fate.directory, name: fate.name)) }
+                    _ = candidates.withLock { $0.add(Candidate(agency: agency, directory: fate.directory, name: fate.name)) }
                 }
             }
             let batch = candidates.withLock { $0.take(settings.batchMaxFiles) }
@@ -241,31 +254,54 @@ public final class FolderIntake: Service, Sendable {
         inProgress.withLock { $0.contains(path) } || settler.isPending(path) || settler.isStuck(path)
     }
 
-    /// Lists every inbound folder and queues what is ready.
+    /// Lists every inbound folder and queues what is ready, up to `max_waiting_files` in memory, each
+    /// folder an equal share so that one agency's backlog never hides another's files.
     private func scan() {
         let configuration = live.current.configuration
+        let limit = configuration.intake.maxWaitingFiles
+        let share = max(1, limit / max(1, configuration.agencies.count))
         var found = 0
+        var truncated = false
+        // A file inotify could not queue meanwhile sets this again, and is listed by the next scan.
+        state.withLock { $0.moreWaiting = false }
         for agency in configuration.agencies {
+            let room = min(share, limit - candidates.withLock { $0.count })
+            guard room > 0 else {
+                truncated = true
+                continue
+            }
+            // Names that cannot be taken now (still being written, taken already, queued already) are
+            // skipped while listing, so they never use up the room.
+            let suffixes = configuration.intake.inProgressSuffixes
             let entries: [DirectoryEntry]
             do {
-                entries = try FileSystem.listDirectory(agency.inboundDirectory, maximumEntries: 1_000_000)
+                entries = try FileSystem.listDirectory(agency.inboundDirectory, maximumEntries: room) { name in
+                    guard !InboundName.isInProgress(name, suffixes: suffixes) else { return false }
+                    if InboundName.isUndecodable(name) { return true }  // reported below
+                    let candidate = Candidate(agency: agency.id, directory: agency.inboundDirectory, name: name)
+                    return !isTaken(agency.inboundDirectory + "/" + name) && !candidates.withLock { $0.contains(candidate) }
+                }
             } catch {
                 logger.error("Inbound folder cannot be listed.", metadata: [LogKey.agency: .string(agency.id), LogKey.code: .string(error.call)])
                 continue
             }
-            for entry in entries where !InboundName.isInProgress(entry.name, suffixes: configuration.intake.inProgressSuffixes) {
+            if entries.count == room { truncated = true }
+            for entry in entries {
                 if InboundName.isUndecodable(entry.name) {
                     logger.error("A file in the inbound folder has a name that is not valid UTF-8 and cannot be taken; rename it.",
                                  metadata: [LogKey.agency: .string(agency.id), LogKey.code: "undecodable_name"])
                     continue
                 }
-                let path = agency.inboundDirectory + "/" + entry.name
-                if isTaken(path) { continue }
-                candidates.withLock { $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }
-                found += 1
+                if candidates.withLock({ $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }) {
+                    found += 1
+                }
             }
         }
-        state.withLock { $0.rescanRequested = false; $0.lastScan = .now }
+        state.withLock { state in
+            state.rescanRequested = false
+            state.lastScan = .now
+            if truncated { state.moreWaiting = true }
+        }
         if found > 0 { wake.signal() }
     }
 

@@ -43,6 +43,18 @@ struct ConfigurationLoadingTests {
         #expect(fixture.problems().map(\.key) == ["router.wal_checkpoint_interval_seconds"])
     }
 
+    @Test func theWaitingFilesLimitHasADefaultAndMayNotBeSmallerThanABatch() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        #expect(try fixture.load().intake.maxWaitingFiles == 4096)
+        try fixture.replace(in: "router.toml", "max_waiting_files = 4096", with: "max_waiting_files = 100000")
+        #expect(try fixture.load().intake.maxWaitingFiles == 100_000)
+        try fixture.replace(in: "router.toml", "max_waiting_files = 100000", with: "max_waiting_files = 64")
+        let problems = fixture.problems()
+        #expect(problems.map(\.key) == ["intake.max_waiting_files"])
+        #expect(problems.first?.description.contains("at least batch_max_files (128)") == true)
+    }
+
     @Test func unknownKeyIsReportedWithFileLineAndKey() throws {
         let fixture = try ConfigurationFixture()
         defer { fixture.remove() }
