@@ -270,14 +270,18 @@ public final class FolderIntake: Service, Sendable {
                 truncated = true
                 continue
             }
-            // Names that cannot be taken now (still being written, taken already, queued already) are
-            // skipped while listing, so they never use up the room.
+            // Names that cannot be taken now (still being written, not UTF-8, taken or queued already)
+            // are skipped while listing, so they never use up the room: a full listing means more files.
             let suffixes = configuration.intake.inProgressSuffixes
             let entries: [DirectoryEntry]
             do {
                 entries = try FileSystem.listDirectory(agency.inboundDirectory, maximumEntries: room) { name in
                     guard !InboundName.isInProgress(name, suffixes: suffixes) else { return false }
-                    if InboundName.isUndecodable(name) { return true }  // reported below
+                    if InboundName.isUndecodable(name) {
+                        logger.error("A file in the inbound folder has a name that is not valid UTF-8 and cannot be taken; rename it.",
+                                     metadata: [LogKey.agency: .string(agency.id), LogKey.code: "undecodable_name"])
+                        return false
+                    }
                     let candidate = Candidate(agency: agency.id, directory: agency.inboundDirectory, name: name)
                     return !isTaken(agency.inboundDirectory + "/" + name) && !candidates.withLock { $0.contains(candidate) }
                 }
@@ -287,11 +291,6 @@ public final class FolderIntake: Service, Sendable {
             }
             if entries.count == room { truncated = true }
             for entry in entries {
-                if InboundName.isUndecodable(entry.name) {
-                    logger.error("A file in the inbound folder has a name that is not valid UTF-8 and cannot be taken; rename it.",
-                                 metadata: [LogKey.agency: .string(agency.id), LogKey.code: "undecodable_name"])
-                    continue
-                }
                 if candidates.withLock({ $0.add(Candidate(agency: agency.id, directory: agency.inboundDirectory, name: entry.name)) }) {
                     found += 1
                 }
