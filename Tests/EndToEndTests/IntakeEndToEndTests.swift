@@ -74,13 +74,30 @@ struct IntakeEndToEndTests {
             try dropFile(try RouterSandbox.example("valid/minimal-safeguarding.json", referralId: id), named: "r\(index).json", into: inbound)
         }
         for index in 0..<30 { try Data("{".utf8).write(to: URL(fileURLWithPath: inbound + "/busy\(index).json.part")) }
+        // Names that are not UTF-8 cannot be taken either; more of them than the limit must not make
+        // intake list the folder again and again.
+        for index in 0..<12 {
+            let name = Array(inbound.utf8) + Array("/bad-\(index)-".utf8) + [0xFF, 0xFE] + Array(".json".utf8) + [0]
+            let descriptor = name.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o600) }
+            }
+            #expect(descriptor >= 0)
+            close(descriptor)
+        }
 
         let router = try await sandbox.startRouter()
         #expect(await waitUntil(timeout: .seconds(60)) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: inbound)) ?? []).filter { $0.hasSuffix(".json") }.isEmpty
+            ((try? FileManager.default.contentsOfDirectory(atPath: inbound)) ?? []).filter { $0.hasPrefix("r") }.isEmpty
         }, "every ready file taken")
         #expect(await waitUntil(timeout: .seconds(60)) { Set((try? partners.referralIds(at: "la-front-door")) ?? []) == Set(ids) })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: inbound).count == 30, "names still being written are left")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inbound).count == 42, "names still being written, and names not UTF-8, are left")
+        // Each listing reports each such name once; with nothing left to take there are few listings.
+        let settled = router.log.components(separatedBy: "undecodable_name").count - 1
+        try await Task.sleep(for: .seconds(2))
+        let reports = router.log.components(separatedBy: "undecodable_name").count - 1
+        // At most one listing per file taken (each lists the 12 again), and none once nothing is left.
+        #expect(settled >= 12 && settled <= 12 * 40, "\(settled) reports while taking 40 files")
+        #expect(reports == settled, "no listing once nothing is left to take")
         #expect(await router.stop() == 0)
     }
 
