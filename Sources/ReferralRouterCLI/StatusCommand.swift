@@ -67,7 +67,7 @@ enum StatusReport {
         var lines: [String] = []
         if let runtime {
             lines.append("Router running (pid \(runtime.pid), since \(runtime.startedAt.rfc3339), configuration generation \(runtime.configurationGeneration)).")
-            lines.append("Intake: \(runtime.intakePaused.map { "PAUSED — \($0)" } ?? "taking files"), backlog \(runtime.intakeBacklog); receipts backlog \(runtime.receiptsBacklog); transfers in flight \(runtime.transfersInFlight).")
+            lines.append("Intake: \(runtime.intakePaused.map { "PAUSED — \($0)" } ?? "taking files"), backlog \(runtime.intakeBacklog)\(runtime.intakeMoreWaiting == true ? "+ (more in the folders)" : ""); receipts backlog \(runtime.receiptsBacklog); transfers in flight \(runtime.transfersInFlight).")
         } else {
             lines.append("Router NOT RUNNING (no fresh status.json); counts below are from the database.")
         }

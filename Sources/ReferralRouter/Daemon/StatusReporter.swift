@@ -11,7 +11,11 @@ public struct RuntimeStatus: Codable, Sendable {
     public var updatedAt: Timestamp
     public var configurationGeneration: Int
     public var intakePaused: String?
+    /// Files seen and not yet taken. A lower bound while `intakeMoreWaiting`.
     public var intakeBacklog: Int
+    /// More files wait in the inbound folders than intake holds in memory (`max_waiting_files`).
+    /// Optional so that a status.json written before this field still reads.
+    public var intakeMoreWaiting: Bool?
     public var receiptsBacklog: Int
     public var transfersInFlight: Int
     public var destinations: [DestinationSnapshot]
@@ -106,7 +110,8 @@ final class StatusReporter: Service, Sendable {
         alerts += immediateAlerts(store, settings: snapshot.configuration.alerts)
         let status = RuntimeStatus(
             pid: CurrentProcess.pid, startedAt: startedAt, updatedAt: .now(), configurationGeneration: snapshot.generation,
-            intakePaused: intake.pausedReason, intakeBacklog: intake.backlog, receiptsBacklog: receipts.backlog,
+            intakePaused: intake.pausedReason, intakeBacklog: intake.backlog, intakeMoreWaiting: intake.moreWaiting,
+            receiptsBacklog: receipts.backlog,
             transfersInFlight: delivery.transfersInFlight, destinations: destinations, store: store, alerts: alerts)
         let directory = snapshot.configuration.stateDirectory
         let busy = status.transfersInFlight > 0 || status.intakeBacklog > 0 || status.receiptsBacklog > 0
@@ -207,7 +212,9 @@ enum Metrics {
         metric("breaker_open", "gauge", "1 while a destination is paused by its circuit breaker.", status.destinations.map { ("destination=\"\($0.destination)\"", $0.breakerOpen ? 1 : 0) })
         metric("transfers_in_flight", "gauge", "HTTPS transfers in flight.", [("", status.transfersInFlight)])
         metric("intake_paused", "gauge", "1 while intake is paused (disk space, store).", [("", status.intakePaused == nil ? 0 : 1)])
-        metric("intake_backlog", "gauge", "Inbound files seen and not yet taken.", [("", status.intakeBacklog)])
+        metric("intake_backlog", "gauge", "Inbound files seen and not yet taken (a lower bound while intake_more_waiting is 1).", [("", status.intakeBacklog)])
+        metric("intake_more_waiting", "gauge", "1 while more files wait in the inbound folders than intake holds in memory (max_waiting_files).",
+               [("", status.intakeMoreWaiting == true ? 1 : 0)])
         metric("audit_events_total", "counter", "Events in the audit chain.", [("", status.store.auditEvents)])
         return lines.joined(separator: "\n") + "\n"
     }

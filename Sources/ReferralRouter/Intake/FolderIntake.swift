@@ -111,6 +111,8 @@ public final class FolderIntake: Service, Sendable {
     /// Why intake is paused (disk space, a store problem), or nil.
     public var pausedReason: String? { state.withLock { $0.paused } }
     public var backlog: Int { candidates.withLock { $0.count } }
+    /// More files wait in the folders than are held in memory: `backlog` is then a lower bound.
+    public var moreWaiting: Bool { state.withLock { $0.moreWaiting } }
 
     /// When the intake loop last went round (it does at least every `rescan_interval_seconds`, or
     /// `pause_retry_seconds` while paused, plus one batch); nil until it first runs, which is after
