@@ -25,6 +25,9 @@ public struct RouterConfiguration: Sendable {
     public var shutdownDrain: Duration
     /// At most one WAL checkpoint per this interval, off the writer (see WALCheckpointer).
     public var walCheckpointInterval: Duration
+    /// SQLite's page cache, in KiB, for the one writer connection and for each reader (three).
+    public var writerCacheKiB: Int = SQLiteReferralStore.defaultCacheKiB
+    public var readerCacheKiB: Int = SQLiteReferralStore.defaultCacheKiB
     /// Where the Prometheus text-format metrics go (node_exporter's textfile collector can read it).
     public var metricsFile: String
     public var intake: IntakeSettings
@@ -68,6 +71,8 @@ extension RouterConfiguration {
         let shutdownDrain = router.seconds("shutdown_drain_seconds", default: 20, range: 0...3600)
         let metricsName = router.string("metrics_file", default: "metrics.prom")
         let walCheckpointInterval = router.seconds("wal_checkpoint_interval_seconds", default: 0.25, range: 0.01...10)
+        let writerCacheKiB = router.integer("writer_cache_kib", default: SQLiteReferralStore.defaultCacheKiB, range: 256...1_048_576)
+        let readerCacheKiB = router.integer("reader_cache_kib", default: SQLiteReferralStore.defaultCacheKiB, range: 64...1_048_576)
         router.finish()
 
         let intake = readIntake(root.table("intake"))
@@ -126,12 +131,15 @@ extension RouterConfiguration {
                                          checkCoverage: !unreadableRouteFile)
 
         guard problems.isEmpty, let schema else { throw ConfigurationError(problems: problems.problems) }
-        return RouterConfiguration(
+        var configuration = RouterConfiguration(
             directory: directory, stateDirectory: stateDirectory, spoolDirectory: spoolDirectory,
             schemaFile: schemaFile, routeFiles: routeNames.map { absolutePath($0, relativeTo: directory) },
             shutdownDrain: shutdownDrain, walCheckpointInterval: walCheckpointInterval, metricsFile: absolutePath(metricsName, relativeTo: stateDirectory), intake: intake, deliveryDefaults: deliveryDefaults,
             receipts: receipts, audit: audit, alerts: alerts, agencies: agencies, destinations: destinations,
             routing: routing, schema: schema)
+        configuration.writerCacheKiB = writerCacheKiB
+        configuration.readerCacheKiB = readerCacheKiB
+        return configuration
     }
 
     private static func readTOML(named name: String, in directory: String, shownAs shownDirectory: String) throws(ConfigurationError) -> TOMLFile {

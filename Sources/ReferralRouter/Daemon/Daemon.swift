@@ -38,7 +38,8 @@ public enum Daemon {
             try FileSystem.createDirectory(configuration.stateDirectory, mode: 0o700)
             try FileSystem.createDirectory(configuration.spoolDirectory, mode: 0o755)
             store = try SQLiteReferralStore(path: configuration.databasePath,
-                                            auditKey: configuration.audit.hmacKey.flatMap { secrets.bytes($0) }, checkpointsElsewhere: true)
+                                            auditKey: configuration.audit.hmacKey.flatMap { secrets.bytes($0) }, checkpointsElsewhere: true,
+                                            writerCacheKiB: configuration.writerCacheKiB, readerCacheKiB: configuration.readerCacheKiB)
             checkpointer = try WALCheckpointer(store: store, interval: configuration.walCheckpointInterval, logger: logger)
             try await store.appendAudit([configurationEvent(configuration, generation: 1)])
         } catch {

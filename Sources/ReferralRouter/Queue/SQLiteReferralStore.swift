@@ -19,7 +19,13 @@ public final class SQLiteReferralStore: ReferralStore {
     /// Opens (creating 0600 if needed) and migrates the database at `path`. With
     /// `checkpointsElsewhere`, a `WALCheckpointer` copies the WAL back into the database, and the
     /// writer does it only as a backstop (the daemon); otherwise the writer does it as SQLite does.
-    public init(path: String, auditKey: [UInt8]?, checkpointsElsewhere: Bool = false) throws(StoreError) {
+    /// SQLite's page cache per connection by default, in KiB (SQLite's own default is 2 MiB): the working
+    /// set is the newest rows, and the file system cache holds the rest. `[router] writer_cache_kib` and
+    /// `reader_cache_kib` trade memory for fewer pages spilled and read again.
+    public static let defaultCacheKiB = 1024
+
+    public init(path: String, auditKey: [UInt8]?, checkpointsElsewhere: Bool = false,
+                writerCacheKiB: Int = defaultCacheKiB, readerCacheKiB: Int = defaultCacheKiB) throws(StoreError) {
         self.path = path
         self.chain = AuditChain(key: auditKey)
         var configuration = Configuration()
@@ -28,9 +34,7 @@ public final class SQLiteReferralStore: ReferralStore {
         // cache, so a few are enough and keep the daemon's memory small.
         configuration.maximumReaderCount = 3
         configuration.prepareDatabase { db in
-            // 1 MB of page cache per connection (SQLite's default is 2 MB): the working set is the
-            // newest rows, and the file system cache holds the rest.
-            try db.execute(sql: "PRAGMA cache_size = -1024")
+            try db.execute(sql: "PRAGMA cache_size = -\(readerCacheKiB)")
             // Temporary tables, indexes and sub-journals (which hold copies of pages, so personal data)
             // stay in memory: nothing of a referral is written outside the state directory.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
@@ -47,6 +51,7 @@ public final class SQLiteReferralStore: ReferralStore {
             // have reached the disk before intake removes a source file.
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA cache_size = -\(writerCacheKiB)")
                 if checkpointsElsewhere {
                     try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
                 }

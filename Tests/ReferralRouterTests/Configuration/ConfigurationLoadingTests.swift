@@ -43,6 +43,24 @@ struct ConfigurationLoadingTests {
         #expect(fixture.problems().map(\.key) == ["router.wal_checkpoint_interval_seconds"])
     }
 
+    @Test func theDatabaseCachesHaveDefaultsAndRanges() throws {
+        let fixture = try ConfigurationFixture()
+        defer { fixture.remove() }
+        let defaults = try fixture.load()
+        #expect(defaults.writerCacheKiB == 1024 && defaults.readerCacheKiB == 1024)
+        try fixture.replace(in: "router.toml", "writer_cache_kib = 1024", with: "writer_cache_kib = 8192")
+        try fixture.replace(in: "router.toml", "reader_cache_kib = 1024", with: "reader_cache_kib = 256")
+        let sized = try fixture.load()
+        #expect(sized.writerCacheKiB == 8192 && sized.readerCacheKiB == 256)
+        try fixture.replace(in: "router.toml", "writer_cache_kib = 8192", with: "writer_cache_kib = 16")
+        try fixture.replace(in: "router.toml", "reader_cache_kib = 256", with: "reader_cache_kib = 0")
+        #expect(fixture.problems().map(\.key) == ["router.writer_cache_kib", "router.reader_cache_kib"])
+        // Without the keys: the defaults.
+        try fixture.replace(in: "router.toml", "writer_cache_kib = 16", with: "")
+        try fixture.replace(in: "router.toml", "reader_cache_kib = 0", with: "")
+        #expect(try fixture.load().writerCacheKiB == 1024)
+    }
+
     @Test func theWaitingFilesLimitHasADefaultAndMayNotBeSmallerThanABatch() throws {
         let fixture = try ConfigurationFixture()
         defer { fixture.remove() }

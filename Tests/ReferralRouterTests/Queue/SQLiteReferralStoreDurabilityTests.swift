@@ -63,6 +63,19 @@ struct SQLiteReferralStoreDurabilityTests {
         }
     }
 
+    /// The page caches are as configured: the writer's and each reader's (the daemon's
+    /// `writer_cache_kib` and `reader_cache_kib`).
+    @Test func theWriterAndReaderCachesAreSizedAsConfigured() async throws {
+        try await withTemporaryStore { fixture in
+            let defaults = try fixture.reopen()
+            #expect(try await defaults.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -1024)
+            #expect(try await defaults.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -1024)
+            let sized = try SQLiteReferralStore(path: fixture.path, auditKey: nil, writerCacheKiB: 4096, readerCacheKiB: 256)
+            #expect(try await sized.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -4096)
+            #expect(try await sized.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -256)
+        }
+    }
+
     /// A savepoint makes SQLite copy each page it changes (referral data) to a sub-journal first, and
     /// temporary tables hold rows too. Both stay in memory, never in SQLite's temporary directory
     /// (/var/tmp), outside the state directory.
