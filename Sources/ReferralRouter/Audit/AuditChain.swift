@@ -17,25 +17,16 @@ public struct AuditChain: Sendable {
     /// The hash before the first event.
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
-    /// The canonical bytes hashed for an event: sorted-key JSON of every stored column, with the
+    /// The canonical bytes hashed for an event: sorted-key JSON of every hashed column, with the
     /// detail as the exact text stored (so verification never depends on re-serialising it).
     static func canonicalBytes(seq: Int64, at: Timestamp, event: String, referralId: String?, agency: String?,
                                destination: String?, rule: String?, outcome: String?, detailText: String) -> [UInt8] {
-        var object = JSONObject()
-        object["seq"] = .number(JSONNumber(Int(seq)))
-        object["at"] = .number(JSONNumber(Int(at.millisecondsSinceEpoch)))
-        object["event"] = .string(event)
-        object["referralId"] = referralId.map(JSONValue.string) ?? .null
-        object["agency"] = agency.map(JSONValue.string) ?? .null
-        object["destination"] = destination.map(JSONValue.string) ?? .null
-        object["rule"] = rule.map(JSONValue.string) ?? .null
-        object["outcome"] = outcome.map(JSONValue.string) ?? .null
-        object["detail"] = .string(detailText)
-        return JSONValue.object(object).serialized(sortedKeys: true)
+        canonicalPrefix(at: at, event: event, referralId: referralId, agency: agency, destination: destination,
+                        rule: rule, outcome: outcome, detailText: detailText) + canonicalSuffix(seq: seq)
     }
 
     /// The canonical bytes of an event up to its `seq` value: `"seq"` sorts last, so the canonical
-    /// bytes are this prefix, the decimal seq and `}`. An event is rendered ahead of the write
+    /// bytes are this prefix and `canonicalSuffix`. An event is rendered ahead of the write
     /// transaction with this; only its place in the chain is left for the single writer.
     static func canonicalPrefix(at: Timestamp, event: String, referralId: String?, agency: String?,
                                 destination: String?, rule: String?, outcome: String?, detailText: String) -> [UInt8] {
@@ -54,34 +45,29 @@ public struct AuditChain: Sendable {
         return bytes
     }
 
+    /// The rest of the canonical bytes: the decimal `seq` and the closing brace.
+    static func canonicalSuffix(seq: Int64) -> [UInt8] {
+        Array("\(seq)}".utf8)
+    }
+
     /// The hash of an event rendered with `canonicalPrefix`, at `seq`.
     func hash(previous: [UInt8], canonicalPrefix: [UInt8], seq: Int64) -> [UInt8] {
-        var suffix = Array(String(seq).utf8)
-        suffix.append(UInt8(ascii: "}"))
-        if let key {
-            var hmac = HMAC<SHA256>(key: key)
-            hmac.update(data: previous)
-            hmac.update(data: canonicalPrefix)
-            hmac.update(data: suffix)
-            return Array(hmac.finalize())
-        }
-        var hasher = SHA256()
-        hasher.update(data: previous)
-        hasher.update(data: canonicalPrefix)
-        hasher.update(data: suffix)
-        return Array(hasher.finalize())
+        hash(previous, canonicalPrefix, Self.canonicalSuffix(seq: seq))
     }
 
     func hash(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
+        hash(previous, canonical)
+    }
+
+    /// HMAC-SHA256 with the key, else SHA-256, over the parts in order.
+    private func hash(_ parts: [UInt8]...) -> [UInt8] {
         if let key {
             var hmac = HMAC<SHA256>(key: key)
-            hmac.update(data: previous)
-            hmac.update(data: canonical)
+            for part in parts { hmac.update(data: part) }
             return Array(hmac.finalize())
         }
         var hasher = SHA256()
-        hasher.update(data: previous)
-        hasher.update(data: canonical)
+        for part in parts { hasher.update(data: part) }
         return Array(hasher.finalize())
     }
 }

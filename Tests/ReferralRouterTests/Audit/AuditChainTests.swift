@@ -205,12 +205,27 @@ struct AuditChainTests {
         for event in events {
             let rendered = RenderedAuditEvent(event)
             for seq: Int64 in [1, 9, 10, 1_234_567_890_123] {
+                // The form written down independently: one object of every hashed column, keys sorted.
+                var object = JSONObject()
+                object["seq"] = .number(JSONNumber(Int(seq)))
+                object["at"] = .number(JSONNumber(Int(event.at.millisecondsSinceEpoch)))
+                object["event"] = .string(event.kind.rawValue)
+                object["referralId"] = event.referralId.map(JSONValue.string) ?? .null
+                object["agency"] = event.agency.map(JSONValue.string) ?? .null
+                object["destination"] = event.destination.map(JSONValue.string) ?? .null
+                object["rule"] = event.rule.map(JSONValue.string) ?? .null
+                object["outcome"] = event.outcome.map(JSONValue.string) ?? .null
+                object["detail"] = .string(rendered.detailText)
+                let expected = JSONValue.object(object).serialized(sortedKeys: true)
                 let canonical = AuditChain.canonicalBytes(
                     seq: seq, at: event.at, event: event.kind.rawValue, referralId: event.referralId, agency: event.agency,
                     destination: event.destination, rule: event.rule, outcome: event.outcome, detailText: rendered.detailText)
-                #expect(rendered.canonicalPrefix + Array("\(seq)}".utf8) == canonical)
-                #expect(chain.hash(previous: previous, canonicalPrefix: rendered.canonicalPrefix, seq: seq)
-                        == chain.hash(previous: previous, canonical: canonical))
+                #expect(canonical == expected)
+                #expect(rendered.canonicalPrefix + Array("\(seq)}".utf8) == expected)
+                let ahead = chain.hash(previous: previous, canonicalPrefix: rendered.canonicalPrefix, seq: seq)
+                #expect(ahead == chain.hash(previous: previous, canonical: expected))
+                // Unkeyed, the hash is plain SHA-256 of the previous hash and the bytes; keyed, it is not.
+                #expect((ahead == Digest.sha256(previous + expected)) == (key == nil))
             }
         }
     }
