@@ -28,6 +28,9 @@ final class CurlEventLoop {
         self.configuration = configuration
     }
 
+    /// What the loop thread is called in `top -H`, `ps -L`, /proc and perf.
+    static let threadName = "rr-curl"
+
     /// Starts the loop thread, which takes over `loop`.
     static func start(_ loop: CurlEventLoop) -> Bool {
         let context = Unmanaged.passRetained(loop).toOpaque()
@@ -35,6 +38,7 @@ final class CurlEventLoop {
         let created = pthread_create(&thread, nil, { context in
             guard let context else { return nil }
             let loop = Unmanaged<CurlEventLoop>.fromOpaque(context).takeRetainedValue()
+            _ = CurlEventLoop.threadName.withCString { ccurl_name_current_thread($0) }
             loop.run()
             return nil
         }, context)
