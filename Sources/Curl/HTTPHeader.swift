@@ -17,6 +17,14 @@ public struct HTTPHeader: Sendable, Hashable, CustomStringConvertible, CustomDeb
         Mirror(self, children: ["name": name, "value": isSensitive ? "<redacted>" : value, "isSensitive": isSensitive])
     }
 
+    /// `name` equals `lowercaseName` (lower-case ASCII) ignoring ASCII case, as header names compare.
+    static func name(_ name: String, equalsLowercased lowercaseName: String) -> Bool {
+        name.utf8.count == lowercaseName.utf8.count
+            && zip(name.utf8, lowercaseName.utf8).allSatisfy { byte, lower in
+                (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == lower
+            }
+    }
+
     /// Names are tokens; values are visible ASCII, space, tab or UTF-8 (no CR, LF or NUL),
     /// so a header can never split into two.
     var isWellFormed: Bool {

@@ -174,7 +174,7 @@ final class Transfer {
             // Small bodies go at once, without waiting for "100 Continue".
             if request.body.count < 1024 * 1024 { append("Expect:") }
             // curl would otherwise label a POST body application/x-www-form-urlencoded.
-            if !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) { append("Content-Type:") }
+            if !request.headers.contains(where: { HTTPHeader.name($0.name, equalsLowercased: "content-type") }) { append("Content-Type:") }
         }
         return list
     }
@@ -194,31 +194,35 @@ final class Transfer {
 
     private func receiveHeaderLine(_ data: UnsafeMutablePointer<CChar>?, length: Int) {
         guard let data, length > 0 else { return }
-        let line = data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-            String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
+        let parsed = data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+            ResponseHeaderLine.parse(UnsafeBufferPointer(start: bytes, count: length))
         }
-        if line.hasPrefix("HTTP/") {
-            // A new status line: a 1xx interim answer's headers are not the final response's.
+        switch parsed {
+        case .statusLine:
             responseHeaders.removeAll()
             responseHeaderBytes = 0
             return
-        }
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, responseHeaderBytes + length <= Self.maxResponseHeaderBytes else { return }
-        responseHeaderBytes += length
-        if line.first == " " || line.first == "\t", var last = responseHeaders.popLast() {
-            // An obsolete folded continuation line belongs to the previous header.
-            last.value += " " + trimmed
-            responseHeaders.append(last)
+        case .ignored:
             return
+        case .continuation, .header:
+            break
         }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
-        let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        responseHeaders.append(HTTPHeader(name, value, isSensitive: Self.sensitiveResponseHeaders.contains(name.lowercased())))
+        guard responseHeaderBytes + length <= Self.maxResponseHeaderBytes else { return }
+        responseHeaderBytes += length
+        switch parsed {
+        case .continuation(let more):
+            guard var last = responseHeaders.popLast() else { return }
+            last.value += " " + more
+            responseHeaders.append(last)
+        case .header(let name, let value):
+            let sensitive = Self.sensitiveResponseHeaders.contains { HTTPHeader.name(name, equalsLowercased: $0) }
+            responseHeaders.append(HTTPHeader(name, value, isSensitive: sensitive))
+        case .statusLine, .ignored:
+            break
+        }
     }
 
-    private static let sensitiveResponseHeaders: Set<String> = ["set-cookie", "authorization", "www-authenticate", "proxy-authenticate"]
+    private static let sensitiveResponseHeaders = ["set-cookie", "authorization", "www-authenticate", "proxy-authenticate"]
 
     // MARK: Completion
 
