@@ -54,7 +54,9 @@ extension DeliveryEndToEndTests {
                 }
                 #expect(arrivalGaps(probes).allSatisfy { $0 >= Self.coolDown - 0.2 }, "probes one at a time: \(arrivalGaps(probes))")
                 let beforeOpen = try police.received().filter { $0.receivedAt <= openedAt }.count
-                #expect(beforeOpen <= 4, "3 failures open it; at most max_in_flight were already under way: \(beforeOpen)")
+                // Three counted failures open it; each may have had one more transfer in flight beside it
+                // (max_in_flight 2), which fails with it and is not counted again.
+                #expect(beforeOpen <= 6, "3 rounds of failures open it, at most max_in_flight each: \(beforeOpen)")
 
                 // The partner comes back: the next probe succeeds and the breaker closes.
                 try police.setScript(#"{"*": [{"status": 202}]}"#)

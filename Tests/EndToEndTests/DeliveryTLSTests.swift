@@ -234,12 +234,13 @@ extension DeliveryEndToEndTests.TLS {
 }
 
 extension DeliveryEndToEndTests.TLS {
-    /// Several deliveries failing TLS at once open the breaker as well as pausing the destination:
-    /// the breaker's cool-down ends long before the pause, and the worker must sleep, not spin.
+    /// A TLS failure that opens the breaker (threshold 1) as well as pausing the destination: the
+    /// breaker's cool-down ends long before the pause, and the worker must sleep, not spin. (Failures
+    /// of transfers in flight together count once, so it is the threshold that opens it here.)
     @Test func aDestinationPausedWithItsBreakerOpenSleeps() async throws {
         let bench = try await DeliveryBench.start(prefix: "dl-pause-idle", partners: [
             "la-front-door": .init(serverCertificate: .wrongCA, lines: [
-                "max_in_flight = 4", "breaker_failure_threshold = 2", "breaker_cooldown_seconds = 0.5", "tls_failure_retry_seconds = 600",
+                "max_in_flight = 4", "breaker_failure_threshold = 1", "breaker_cooldown_seconds = 0.5", "tls_failure_retry_seconds = 600",
             ]),
         ], prepare: { sandbox in
             // Waiting before the router starts, so it sends four at once and all four fail.

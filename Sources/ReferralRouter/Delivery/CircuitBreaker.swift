@@ -2,6 +2,10 @@
 /// destination"): after `threshold` consecutive failures it opens and nothing is sent; after the
 /// cool-down one probe goes; a successful probe closes it and sending ramps back up (1, 2, 4, … in
 /// flight); a failed probe reopens it. Other destinations never notice.
+///
+/// Failures are counted by attempt start: one that was already in flight when a failure was counted
+/// adds nothing. Transfers multiplexed on one HTTP/2 connection fail together when it drops; counted
+/// one by one, a single reset would pause a healthy partner for the whole cool-down.
 public struct CircuitBreaker: Sendable, Hashable {
     public enum State: Sendable, Hashable {
         case closed
@@ -11,6 +15,8 @@ public struct CircuitBreaker: Sendable, Hashable {
 
     public private(set) var state: State = .closed
     public private(set) var consecutiveFailures = 0
+    /// When the last counted failure was recorded.
+    public private(set) var lastCountedFailure: ContinuousClock.Instant?
     /// While ramping up after a probe: the concurrency currently allowed.
     public private(set) var rampLimit: Int?
     public private(set) var threshold: Int
@@ -70,9 +76,12 @@ public struct CircuitBreaker: Sendable, Hashable {
         }
     }
 
-    /// Returns true when this failure opened the breaker.
+    /// A failed attempt that started at `startedAt` (nil: just now). Returns true when this failure
+    /// opened the breaker. One started before the last counted failure is part of the same event.
     @discardableResult
-    public mutating func recordFailure(now: ContinuousClock.Instant) -> Bool {
+    public mutating func recordFailure(now: ContinuousClock.Instant, startedAt: ContinuousClock.Instant? = nil) -> Bool {
+        if let last = lastCountedFailure, (startedAt ?? now) < last { return false }
+        lastCountedFailure = now
         consecutiveFailures += 1
         switch state {
         case .halfOpen:

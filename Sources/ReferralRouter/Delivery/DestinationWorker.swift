@@ -130,6 +130,7 @@ actor DestinationWorker {
 
     /// One attempt: load, send, classify, record, reschedule.
     private func attempt(id: Int64, priority: DeliveryPriority) async {
+        let started = ContinuousClock.now
         var holdsSlot = true
         func releaseSlot() {
             guard holdsSlot else { return }
@@ -193,7 +194,7 @@ actor DestinationWorker {
         case .retry, .retrySlowly:
             let (retryCode, status, retryAfter, alert) = outcome.retryDetails
             let wasOpen = breaker.isOpen
-            if breaker.recordFailure(now: .now) {
+            if breaker.recordFailure(now: .now, startedAt: started) {
                 if wasOpen {
                     // A failed probe: the alert went out when the breaker opened; one per cool-down
                     // for a partner down for days would bury every other alert.

@@ -118,6 +118,36 @@ struct CircuitBreakerTests {
         #expect(breaker.reopensAt == start + coolDown + .seconds(1) + coolDown)
     }
 
+    @Test func failuresOfAttemptsAlreadyInFlightWhenOneWasCountedAddNothing() {
+        var breaker = CircuitBreaker(threshold: 3, coolDown: coolDown)
+        // 64 transfers started together, all failing as their connection drops.
+        for index in 1...64 {
+            #expect(breaker.recordFailure(now: start + .milliseconds(index), startedAt: start) == false)
+        }
+        #expect(breaker.consecutiveFailures == 1)
+        #expect(!breaker.isOpen)
+        // Attempts started after that failure count again: a partner that stays down still opens it.
+        let second = start + .seconds(1)
+        #expect(breaker.recordFailure(now: second + .milliseconds(5), startedAt: second) == false)
+        #expect(breaker.recordFailure(now: second + .milliseconds(6), startedAt: second) == false, "in flight with the second")
+        #expect(breaker.consecutiveFailures == 2)
+        let third = start + .seconds(2)
+        #expect(breaker.recordFailure(now: third + .milliseconds(5), startedAt: third) == true)
+        #expect(breaker.state == .open(until: third + .milliseconds(5) + coolDown))
+    }
+
+    @Test func aStaleFailureWhileHalfOpenLeavesTheProbeToDecide() {
+        var breaker = opened(at: start)
+        let probeAt = start + coolDown
+        #expect(breaker.allowedInFlight(now: probeAt, maximum: maximum) == 1)
+        // A transfer started before the breaker opened fails late (a slow timeout): not the probe.
+        #expect(breaker.recordFailure(now: probeAt + .seconds(1), startedAt: start - .seconds(5)) == false)
+        #expect(breaker.state == .halfOpen)
+        // The probe itself fails: open again.
+        #expect(breaker.recordFailure(now: probeAt + .seconds(2), startedAt: probeAt) == true)
+        #expect(breaker.state == .open(until: probeAt + .seconds(2) + coolDown))
+    }
+
     @Test func aThresholdBelowOneMeansOne() {
         var breaker = CircuitBreaker(threshold: 0, coolDown: coolDown)
         #expect(breaker.threshold == 1)

@@ -195,6 +195,34 @@ struct DestinationWorkerTests {
         }
     }
 
+    /// Transfers in flight together fail together when their connection drops (one HTTP/2 connection
+    /// carries them all): that is one failure for the breaker, not eight, so a single reset does not
+    /// pause a healthy partner for the cool-down. A partner that keeps failing still opens it.
+    @Test func failuresOfTransfersInFlightTogetherCountOnceTowardsTheBreaker() async throws {
+        let resets = Array(repeating: #"{"action": "reset"}"#, count: 8).joined(separator: ", ")
+        let script = #"{"/referrals": ["# + resets + #", {"status": 202}]}"#
+        try await withWorker(script: script, settings: {
+            $0.maxInFlight = 8
+            $0.breakerFailureThreshold = 3
+            $0.breakerCooldown = .seconds(120)
+        }) { fixture, partner, worker in
+            let now = Timestamp.now()
+            let stored = try await fixture.store.commitIntake((0..<8).map { Factory.record(referralId: "ref-burst-\($0)", receivedAt: now) })
+                .compactMap(\.stored)
+            try #require(stored.count == 8)
+            await worker.enqueue(stored.flatMap(\.deliveries))
+
+            // Counted one by one, the eight resets would open the breaker for 120 s.
+            for delivery in stored.flatMap(\.deliveries) {
+                #expect(try await settled(fixture, delivery.id, within: 30) == DeliveryState(state: "delivered", attempts: 2, lastStatus: 202))
+            }
+            #expect(try partner.received(path: "/referrals").count == 16)
+            let snapshot = await worker.snapshot
+            #expect(!snapshot.breakerOpen)
+            #expect(snapshot.consecutiveFailures == 0)
+        }
+    }
+
     /// A partner's Retry-After speaks for the partner, not one referral: nothing else is sent to it
     /// until the pause (clamped to retry_after_max) is over.
     @Test func aRetryAfterPausesTheWholeDestinationForTheClampedTime() async throws {
