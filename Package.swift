@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   referral-router (CLI) → ReferralRouter → JSONSchema, LinuxSystem, Curl → CCurl
+//   referral-router (CLI) → ReferralRouter → JSONSchema, LinuxSystem, Curl → CCurl, LinuxSystem
 // Only Curl imports CCurl; only ReferralRouter sees GRDB, TOMLKit and Crypto;
 // only the CLI sees ArgumentParser.
 let package = Package(
@@ -28,7 +28,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         // A small HTTPS client over the curl multi interface.
-        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "Curl", dependencies: ["CCurl", "LinuxSystem"]),
         // inotify, fsync, atomic files, sd_notify, journald, credentials: the syscall edge.
         .target(name: "LinuxSystem"),
         // Our JSON Schema 2020-12 validator: pure, no I/O, no logging.

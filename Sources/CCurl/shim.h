@@ -1,7 +1,6 @@
 #ifndef CCURL_SHIM_H
 #define CCURL_SHIM_H
 #include <curl/curl.h>
-#include <sys/prctl.h>
 
 // curl_easy_setopt and friends are variadic, which Swift cannot call;
 // these typed wrappers are the only way the Curl module sets options.
@@ -19,6 +18,4 @@ static inline CURLSHcode ccurl_share_setopt_long(CURLSH *h, CURLSHoption o, long
 static inline CURLcode ccurl_easy_setopt_share(CURL *h, CURLSH *s) { return curl_easy_setopt(h, CURLOPT_SHARE, s); }
 // CURL_GLOBAL_DEFAULT is a macro expression Swift does not import.
 static inline CURLcode ccurl_global_init_default(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
-// prctl is variadic too. Names the calling thread (15 bytes at most) for top -H, ps -L and perf.
-static inline int ccurl_name_current_thread(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 #endif

@@ -1,4 +1,5 @@
 import CCurl
+import LinuxSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ final class CurlEventLoop {
         let created = pthread_create(&thread, nil, { context in
             guard let context else { return nil }
             let loop = Unmanaged<CurlEventLoop>.fromOpaque(context).takeRetainedValue()
-            _ = CurlEventLoop.threadName.withCString { ccurl_name_current_thread($0) }
+            CurrentProcess.nameCurrentThread(CurlEventLoop.threadName)
             loop.run()
             return nil
         }, context)
