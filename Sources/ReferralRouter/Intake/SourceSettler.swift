@@ -54,7 +54,6 @@ final class SourceSettler: Sendable {
     }
 
     var backlog: Int { pending.withLock { $0.count } }
-    var stuckCount: Int { stuck.withLock { $0.count } }
 
     func submit(_ fates: [SourceFate]) {
         guard !fates.isEmpty else { return }
