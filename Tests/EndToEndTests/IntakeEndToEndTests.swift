@@ -11,9 +11,7 @@ struct IntakeEndToEndTests {
         let partners = try await Partners.start(sandbox)
         defer { partners.stop() }
         try sandbox.writeShippedDestinations(urls: partners.urls)
-        try String(contentsOfFile: sandbox.configDirectory + "/router.toml", encoding: .utf8)
-            .replacingOccurrences(of: "min_free_bytes = 0", with: "min_free_bytes = 0\nmax_file_bytes = 8192")
-            .write(toFile: sandbox.configDirectory + "/router.toml", atomically: true, encoding: .utf8)
+        try sandbox.editRouterConfiguration(replacing: "min_free_bytes = 0", with: "min_free_bytes = 0\nmax_file_bytes = 8192")
         let router = try await sandbox.startRouter()
         let inbound = sandbox.inbound("northshire-police")
         let rejected = sandbox.rejected("northshire-police")
@@ -62,9 +60,7 @@ struct IntakeEndToEndTests {
         let partners = try await Partners.start(sandbox)
         defer { partners.stop() }
         try sandbox.writeShippedDestinations(urls: partners.urls)
-        try String(contentsOfFile: sandbox.configDirectory + "/router.toml", encoding: .utf8)
-            .replacingOccurrences(of: "rescan_interval_seconds = 30", with: "rescan_interval_seconds = 3600\nbatch_max_files = 4\nmax_waiting_files = 8")
-            .write(toFile: sandbox.configDirectory + "/router.toml", atomically: true, encoding: .utf8)
+        try sandbox.editRouterConfiguration(replacing: "rescan_interval_seconds = 30", with: "rescan_interval_seconds = 3600\nbatch_max_files = 4\nmax_waiting_files = 8")
         let inbound = sandbox.inbound("health-visiting")
         try FileManager.default.createDirectory(atPath: inbound, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var ids: [String] = []
@@ -182,9 +178,7 @@ struct IntakeEndToEndTests {
         let partners = try await Partners.start(sandbox)
         defer { partners.stop() }
         try sandbox.writeShippedDestinations(urls: partners.urls)
-        try String(contentsOfFile: sandbox.configDirectory + "/router.toml", encoding: .utf8)
-            .replacingOccurrences(of: "rescan_interval_seconds = 30", with: "rescan_interval_seconds = 1")
-            .write(toFile: sandbox.configDirectory + "/router.toml", atomically: true, encoding: .utf8)
+        try sandbox.editRouterConfiguration(replacing: "rescan_interval_seconds = 30", with: "rescan_interval_seconds = 1")
         let router = try await sandbox.startRouter()
         // The agency's rejected folder replaced by a plain file: the move must fail.
         try FileManager.default.removeItem(atPath: sandbox.rejected("riverside-medical"))

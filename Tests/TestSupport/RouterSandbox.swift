@@ -73,6 +73,15 @@ public struct RouterSandbox: Sendable {
                                delivery: delivery, extra: extra, drainSeconds: drainSeconds)
     }
 
+    /// Replaces `text` in the written router.toml (e.g. a shipped default) with `replacement`. Throws
+    /// if `text` is not there, so a renamed key cannot leave a test running on the default unnoticed.
+    public func editRouterConfiguration(replacing text: String, with replacement: String) throws {
+        let path = configDirectory + "/router.toml"
+        let current = try String(contentsOfFile: path, encoding: .utf8)
+        guard current.contains(text) else { throw TestSupportError("router.toml has no \"\(text)\" to replace") }
+        try current.replacingOccurrences(of: text, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     public func inbound(_ agency: String) -> String { spoolDirectory + "/inbound/" + agency }
     public func receipts(_ agency: String) -> String { spoolDirectory + "/receipts/" + agency }
     public func rejected(_ agency: String) -> String { spoolDirectory + "/rejected/" + agency }
